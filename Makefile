@@ -1,0 +1,37 @@
+# Parley: the two commands are `make run` and `make test`. Everything else is a piece of them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV := . scripts/env.sh &&
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+run: envs  ## install what is missing, seed, train if needed, start everything, print the URLs
+	@scripts/run.sh
+
+test: envs  ## install what is missing and run every test
+	@scripts/test.sh
+
+envs:  ## create or update both Python environments (only when requirements changed)
+	@scripts/venv.sh .venv/dialogue 3.10 requirements/dialogue.txt
+	@scripts/venv.sh .venv/perception 3.11 perception/requirements.txt
+
+seed: envs  ## (re)load the demo records from the company pack into var/company.db
+	@$(ENV) .venv/dialogue/bin/python -m knowledge.seed
+
+train: envs  ## train a model if config, domain or data changed (needs the perception service)
+	@scripts/train.sh
+
+perception: envs  ## run the perception service alone (port 8700)
+	@$(ENV) exec .venv/perception/bin/python -m perception
+
+actions: envs  ## run the action server alone (port 5055)
+	@$(ENV) exec .venv/dialogue/bin/python -m rasa_sdk --actions actions --port $${ACTIONS_PORT}
+
+shell: envs  ## talk to the assistant in the terminal (needs perception and actions running)
+	@$(ENV) exec .venv/dialogue/bin/rasa shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
+
+clean:  ## remove trained models and runtime data (keeps the environments)
+	rm -rf models var results tests/artifacts
+
+.PHONY: help run test envs seed train perception actions shell clean

@@ -1,0 +1,1 @@
+"""Custom Rasa GraphComponents. Each module registers one component with DefaultV1Recipe."""

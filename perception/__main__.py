@@ -1,0 +1,20 @@
+"""python -m perception: start the service on the configured host and port."""
+import logging
+import os
+
+import uvicorn
+
+from perception.app import create_app
+from perception.settings import load_config
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("PERCEPTION_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config()
+    uvicorn.run(create_app(config), host=config["server"]["host"], port=config["server"]["port"],
+                log_level="info", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+# Default settings for every Parley process. Source it: `. scripts/env.sh`.
+# Anything already set in the environment wins, so a deployment overrides by exporting.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PARLEY_ROOT="$ROOT"
+
+# Nothing leaves the machine: no Rasa telemetry, no Sentry reports, no model hub.
+export RASA_TELEMETRY_ENABLED=false
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1
+
+export COMPANY_DIR="${COMPANY_DIR:-$ROOT/packs/brightwave}"
+export PARLEY_DB="${PARLEY_DB:-$ROOT/var/company.db}"
+export PERCEPTION_HOST="${PERCEPTION_HOST:-127.0.0.1}"
+export PERCEPTION_PORT="${PERCEPTION_PORT:-8700}"
+export PERCEPTION_URL="${PERCEPTION_URL:-http://$PERCEPTION_HOST:$PERCEPTION_PORT}"
+export ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
+export RASA_PORT="${RASA_PORT:-5005}"
+export TRACKER_URL="${TRACKER_URL:-sqlite:///$ROOT/var/tracker.db}"
+export RASA_CONFIG="${RASA_CONFIG:-$ROOT/config.yml}"
+
+export VENV_DIALOGUE="${VENV_DIALOGUE:-$ROOT/.venv/dialogue}"
+export VENV_PERCEPTION="${VENV_PERCEPTION:-$ROOT/.venv/perception}"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# quieter TensorFlow and SQLAlchemy start-up
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" SQLALCHEMY_SILENCE_UBER_WARNING=1
+mkdir -p "$ROOT/var" "$ROOT/models"

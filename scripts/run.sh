@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Starts the whole assistant on one machine: perception service, action server, Rasa server.
+# Seeds the demo records, trains only when needed, waits for each health check, prints where to
+# connect, and stops all three cleanly on Ctrl-C (or when one of them dies).
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$PARLEY_ROOT"
+logs="$PARLEY_ROOT/var/log"; mkdir -p "$logs"
+pids=()
+
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "stopping..."
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stopped."
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+start() {  # start NAME LOGFILE COMMAND... (own process group, so Ctrl-C reaches it through us)
+  local name="$1" log="$2"; shift 2
+  setsid "$@" >"$log" 2>&1 &
+  pids+=("$!")
+  echo "$name started (pid $!, log $log)"
+}
+
+"$VENV_DIALOGUE/bin/python" -m knowledge.seed
+
+start "perception service" "$logs/perception.log" "$VENV_PERCEPTION/bin/python" -m perception
+scripts/wait_for.sh "perception service" "$PERCEPTION_URL/health" 300 "${pids[-1]}" || { tail -n 20 "$logs/perception.log"; exit 1; }
+
+model="$(scripts/train.sh "$RASA_CONFIG" | tail -n 1)"
+
+start "action server" "$logs/actions.log" "$VENV_DIALOGUE/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT"
+scripts/wait_for.sh "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 120 "${pids[-1]}" || { tail -n 20 "$logs/actions.log"; exit 1; }
+
+if [ -z "${RASA_TOKEN:-}" ]; then
+  [ -s var/rasa_token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/rasa_token)
+  RASA_TOKEN="$(cat var/rasa_token)"
+fi
+start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
+  --endpoints endpoints.yml --credentials credentials.yml --port "$RASA_PORT" \
+  --enable-api --auth-token "$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
+scripts/wait_for.sh "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "${pids[-1]}" || { tail -n 20 "$logs/rasa.log"; exit 1; }
+
+cat <<MSG
+
+Parley is running. Connect to:
+  REST channel      POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}
+  Socket.IO channel http://127.0.0.1:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
+  Rasa HTTP API     http://127.0.0.1:$RASA_PORT/  (token in var/rasa_token, ?token=...)
+  Action server     http://127.0.0.1:$ACTIONS_PORT/health
+  Perception        $PERCEPTION_URL/health
+Logs in $logs. Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}" || true
+echo "a service stopped unexpectedly; see $logs" >&2
+exit 1

@@ -1,0 +1,133 @@
+"""Start and stop the real Parley processes for tests, each on its own free port."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_DIALOGUE = Path(os.environ.get("VENV_DIALOGUE", ROOT / ".venv" / "dialogue"))
+VENV_PERCEPTION = Path(os.environ.get("VENV_PERCEPTION", ROOT / ".venv" / "perception"))
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def closed_url() -> str:
+    """An address where nothing listens: a service that is down."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def base_env(**overrides: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=str(ROOT),
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    env.update(overrides)
+    return env
+
+
+class Service:
+    """A child process with a health URL; its output goes to tests/artifacts/<name>.log."""
+
+    def __init__(self, name: str, command: List[str], env: Dict[str, str], health_url: str) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.health_url = health_url
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = ARTIFACTS / f"{name}.log"
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self, timeout: float) -> "Service":
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited during start-up:\n{self.tail()}")
+            try:
+                if requests.get(self.health_url, timeout=2).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        self.stop()
+        raise RuntimeError(f"{self.name} not healthy after {timeout}s:\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_perception(name: str = "perception", timeout: float = 300) -> Service:
+    port = free_port()
+    env = base_env(PERCEPTION_HOST="127.0.0.1", PERCEPTION_PORT=str(port))
+    return Service(name, [str(VENV_PERCEPTION / "bin" / "python"), "-m", "perception"], env,
+                   f"http://127.0.0.1:{port}/health").start(timeout)
+
+
+def seed_db(path: Path) -> Path:
+    subprocess.run([str(VENV_DIALOGUE / "bin" / "python"), "-m", "knowledge.seed", "--db", str(path),
+                    "--pack", str(ROOT / "packs" / "brightwave"), "--reset"],
+                   env=base_env(), cwd=ROOT, check=True, capture_output=True)
+    return path
+
+
+def start_actions(name: str, db: Path, perception_url: str, timeout: float = 120) -> Service:
+    port = free_port()
+    env = base_env(PARLEY_DB=str(db), PERCEPTION_URL=perception_url,
+                   COMPANY_DIR=str(ROOT / "packs" / "brightwave"))
+    command = [str(VENV_DIALOGUE / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
+               "--port", str(port)]
+    return Service(name, command, env, f"http://127.0.0.1:{port}/health").start(timeout)
+
+
+def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tracker_db: Path,
+               token: str, timeout: float = 400) -> Service:
+    port = free_port()
+    env = base_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", PERCEPTION_URL=perception_url,
+                   TRACKER_URL=f"sqlite:///{tracker_db}")
+    command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
+               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+               "--port", str(port), "--enable-api", "--auth-token", token]
+    return Service(name, command, env, f"http://127.0.0.1:{port}/").start(timeout)
+
+
+def train_model(config: str, perception_url: str) -> str:
+    """scripts/train.sh: trains only when config, domain, data or components changed."""
+    result = subprocess.run(["scripts/train.sh", config], env=base_env(PERCEPTION_URL=perception_url),
+                            cwd=ROOT, capture_output=True, text=True, timeout=3000)
+    (ARTIFACTS / "train.log").write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise RuntimeError(f"training failed:\n{result.stderr[-4000:]}")
+    return str(ROOT / result.stdout.strip().splitlines()[-1])

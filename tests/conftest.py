@@ -22,3 +22,65 @@ def trained_model(perception_url: str) -> str:
 @pytest.fixture(scope="session")
 def rasa_token() -> str:
     return secrets.token_urlsafe(16)
+
+
+class Assistant:
+    """The running assistant as a customer (REST channel) and an operator (HTTP API) see it."""
+
+    def __init__(self, rasa: "services.Service", token: str, db_path) -> None:
+        self.url = rasa.health_url.rstrip("/")
+        self.token = token
+        self.db_path = db_path
+
+    def say(self, sender: str, text: str) -> list:
+        import requests
+
+        response = requests.post(f"{self.url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def texts(self, sender: str, text: str) -> str:
+        """Everything the bot answered to one message, as one lowercase string."""
+        return " ".join(m.get("text", "") for m in self.say(sender, text)).lower()
+
+    def tracker(self, sender: str) -> dict:
+        import requests
+
+        response = requests.get(f"{self.url}/conversations/{sender}/tracker",
+                                params={"token": self.token}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+
+def _start_assistant(name: str, model: str, perception: str, token: str, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(name)
+    db = services.seed_db(folder / "company.db")
+    actions = services.start_actions(f"{name}-actions", db, perception)
+    actions_url = actions.health_url.rsplit("/health", 1)[0]
+    try:
+        rasa = services.start_rasa(f"{name}-rasa", model, actions_url, perception,
+                                   folder / "tracker.db", token)
+    except Exception:
+        actions.stop()
+        raise
+    return Assistant(rasa, token, db), [rasa, actions]
+
+
+@pytest.fixture(scope="session")
+def assistant(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iterator[Assistant]:
+    running, processes = _start_assistant("assistant", trained_model, perception_url, rasa_token,
+                                          tmp_path_factory)
+    yield running
+    for process in processes:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def assistant_without_perception(trained_model, rasa_token, tmp_path_factory) -> Iterator[Assistant]:
+    """The same assistant with its perception service down (an address where nothing listens)."""
+    running, processes = _start_assistant("no-perception", trained_model, services.closed_url(),
+                                          rasa_token, tmp_path_factory)
+    yield running
+    for process in processes:
+        process.stop()

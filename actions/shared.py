@@ -1,0 +1,222 @@
+"""What every skill shares: the company pack, record store and indexes (created lazily, once),
+the clock, and a few formatting and safety helpers.
+
+Nothing here does I/O at import time. Tests call `reset()` to drop the cached objects after
+changing COMPANY_DIR / PARLEY_DB, and may patch `today()` / `now()`.
+"""
+import calendar
+import logging
+import re
+import threading
+from abc import ABC, abstractmethod
+from datetime import date, datetime, timezone
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from knowledge.pack import CompanyPack, Passage
+from knowledge.records import RecordStore
+from knowledge.search import KnowledgeIndex
+from perception.client import PerceptionClient
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 1000  # longer messages are cut before lookups
+MAX_VERIFICATION_FAILURES = 3  # in a row, then an agent is offered
+
+_lock = threading.RLock()
+_cache: Dict[str, Any] = {}
+
+
+def _cached(key: str, build):
+    with _lock:
+        if key not in _cache:
+            _cache[key] = build()
+        return _cache[key]
+
+
+def reset() -> None:
+    """Forget the pack, store and indexes (they are rebuilt on next use)."""
+    with _lock:
+        _cache.clear()
+
+
+def pack() -> CompanyPack:
+    return _cached("pack", CompanyPack.load)
+
+
+def store() -> RecordStore:
+    def build() -> RecordStore:
+        records = RecordStore()
+        records.seed(pack())
+        return records
+
+    return _cached("store", build)
+
+
+def index() -> KnowledgeIndex:
+    """FAQ, policy and company passages; embeddings when the perception service is up."""
+    return _cached("index", lambda: KnowledgeIndex.from_pack(pack(), client=PerceptionClient()))
+
+
+def error_index() -> KnowledgeIndex:
+    """The error codes as passages, to match a described symptom without a code."""
+
+    def build() -> KnowledgeIndex:
+        passages = [
+            Passage(id=f"error:{code.code}", source="error_codes", title=code.code,
+                    text=f"{code.where}: {code.screen_text} {code.cause}", body=code.fix)
+            for code in pack().error_codes
+        ]
+        search = pack().settings.get("search") or {}
+        thresholds = {k: float(v) for k, v in search.items()
+                      if k in ("embedding_threshold", "lexical_threshold")}
+        return KnowledgeIndex(passages, client=index().client, **thresholds)
+
+    return _cached("error_index", build)
+
+
+def setting(*keys: str) -> Any:
+    """A value of pack.yml, e.g. setting("claims", "damaged_report_hours").
+
+    The pack fills in its defaults for keys pack.yml leaves out, so every key exists."""
+    value: Any = pack().settings
+    for key in keys:
+        value = value[key]
+    return value
+
+
+# ---------------------------------------------------------------- clock
+
+
+def today() -> date:
+    return date.today()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_date(value: Optional[str]) -> Optional[date]:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def add_months(start: date, months: int) -> date:
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_date(value: Optional[date]) -> str:
+    return f"{value:%B} {value.day}, {value.year}" if value else "unknown"
+
+
+def money(amount: Any) -> str:
+    currency = setting("company", "currency")
+    value = float(amount or 0)
+    return f"${value:,.2f}" if currency == "USD" else f"{value:,.2f} {currency}"
+
+
+def join_words(items: List[str]) -> str:
+    items = [str(item) for item in items if item]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def order_items(order: Dict[str, Any]) -> str:
+    return join_words(order.get("item_names") or order.get("items") or [])
+
+
+# ---------------------------------------------------------------- customer text
+
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_SECRET = re.compile(
+    r"\b(password|passcode|pass word|pin|one[- ]time code|otp|verification code|security code|cvv|cvc)"
+    r"(\s+(is|was|:))?\s*[:=]?\s*\S+",
+    re.IGNORECASE,
+)
+
+
+def user_text(tracker: Tracker) -> str:
+    """The latest message, trimmed to a sane length; '' when there is none."""
+    return str((tracker.latest_message or {}).get("text") or "").strip()[:MAX_TEXT_CHARS]
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
+    value = next(tracker.get_latest_entity_values(entity), None)
+    return str(value) if value else None
+
+
+def contains_secret(text: str) -> bool:
+    """A card number, password, PIN or one-time code the customer should not have sent."""
+    return bool(_CARD.search(text or "") or _SECRET.search(text or ""))
+
+
+def redact(text: str) -> str:
+    text = _CARD.sub("[card number removed]", text or "")
+    return _SECRET.sub(lambda m: f"{m.group(1)} [removed]", text)
+
+
+# ---------------------------------------------------------------- dialogue helpers
+
+
+def verified_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The order whose number and e-mail the customer has proved, or None."""
+    order_id = tracker.get_slot("verified_order")
+    if not order_id or order_id != tracker.get_slot("order_id"):
+        return None
+    return store().get_order(order_id)
+
+
+def offer_agent(dispatcher: CollectingDispatcher, text: str) -> List[Dict[str, Any]]:
+    """Say `text`, ask whether to connect an agent, and wait for the yes/no."""
+    dispatcher.utter_message(text=f"{text} Would you like me to connect you with an agent?")
+    return [SlotSet("next_step", "offer_agent")]
+
+
+def not_verified(dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
+    """The identity check did not succeed: nothing about the order is shown."""
+    events = offer_agent(
+        dispatcher,
+        "I couldn't verify the order with the details given, so I can't share or change anything on it.",
+    )
+    return events + [SlotSet("verification_failures", 0)]
+
+
+class SkillAction(Action, ABC):
+    """A custom action that never crashes the conversation.
+
+    Subclasses implement `answer()`. Any failure of the knowledge library or the perception
+    service becomes a clear apology. A pending yes/no question (`next_step`) is cleared unless
+    the answer sets a new one.
+    """
+
+    @abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Utter the answer and return the events."""
+
+    async def run(self, dispatcher, tracker, domain):
+        try:
+            events = list(self.answer(dispatcher, tracker, domain) or [])
+        except Exception as error:  # noqa: BLE001 - the customer gets an apology, not a crash
+            # only the action and the error type are logged: no customer text or data
+            logger.error("%s failed: %s", self.name(), type(error).__name__)
+            dispatcher.utter_message(response="utter_technical_problem")
+            return [SlotSet("next_step", None)]
+        if not any(e.get("event") == "slot" and e.get("name") == "next_step" for e in events):
+            events.append(SlotSet("next_step", None))
+        return events

@@ -1,0 +1,53 @@
+"""Device and app problems: error codes and aliases, safety escalation, retrieval, no match."""
+from actions import shared
+from actions.devices import ActionTroubleshoot
+from tests.actions.conftest import make_tracker, run, slot_events
+
+
+def troubleshoot(domain, text, intent="device_problem", code=None):
+    entities = [{"entity": "error_code", "value": code}] if code else []
+    return run(ActionTroubleshoot(), make_tracker(text, intent, entities=entities), domain)
+
+
+def tickets():
+    with shared.store()._connect() as conn:
+        return [dict(r) for r in conn.execute("SELECT * FROM tickets")]
+
+
+def test_error_code_answered_with_its_fix(domain):
+    texts, _, _ = troubleshoot(domain, "the app says BW-2002 when I sign in", "login_problem")
+    assert "BW-2002" in texts[0]
+    assert "Five failed sign-in attempts lock the account for 30 minutes" in texts[0]
+    assert "Wait 30 minutes" in texts[0]
+    assert tickets() == []
+
+
+def test_alias_e12_is_the_speaker_code(domain):
+    texts, _, _ = troubleshoot(domain, "my speaker keeps saying e12", code="e12")
+    assert "BW-S12" in texts[0] and "Reconnect" in texts[0]
+
+
+def test_safety_code_warns_and_hands_off(domain):
+    texts, responses, _ = troubleshoot(domain, "my power bank shows BW-B99")
+    assert responses == ["utter_safety_warning"]
+    assert "battery is overheating" in texts[0]
+    assert "TCK-" in texts[-1]
+    [ticket] = tickets()
+    assert ticket["reason"] == "safety" and "BW-B99" in ticket["summary"]
+
+
+def test_safety_words_without_a_code(domain):
+    _, responses, _ = troubleshoot(domain, "my phone battery is swelling up")
+    assert responses == ["utter_safety_warning"]
+    assert len(tickets()) == 1
+
+
+def test_symptom_without_a_code_is_matched(domain):
+    texts, _, _ = troubleshoot(domain, "my router has a solid red light and no internet connection")
+    assert "BW-R01" in texts[0] and "Restart the modem" in texts[0]
+
+
+def test_nothing_matches_offers_an_agent(domain):
+    texts, _, events = troubleshoot(domain, "the thing is doing the weird noise again")
+    assert "couldn't find a fix" in texts[0]
+    assert slot_events(events)["next_step"] == "offer_agent"

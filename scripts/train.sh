@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$PARLEY_ROOT"
 config="${1:-$RASA_CONFIG}"
 fingerprint="$( { cat "$config" domain.yml; find data components -type f \( -name '*.yml' -o -name '*.py' \) | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)"
-name="parley-$(basename "$config" .yml)-$fingerprint"
+label="$(realpath --relative-to="$PARLEY_ROOT" "$config" | sed 's/\.yml$//' | tr -c 'A-Za-z0-9\n' -)"
+name="parley-$label-$fingerprint"
 model="models/$name.tar.gz"
 if [ -f "$model" ]; then
   echo "model up to date: $model" >&2

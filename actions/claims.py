@@ -17,19 +17,23 @@ def hours_since_delivery(order: Dict[str, Any], today: date) -> Optional[int]:
     return (today - delivered).days * 24
 
 
-class ActionMissingParcel(shared.SkillAction):
+def delivered_hours_or_explain(order: Dict[str, Any], dispatcher, not_delivered: str) -> Optional[int]:
+    """Hours since delivery; when the order isn't delivered, says so (`not_delivered`) and gives None."""
+    hours = hours_since_delivery(order, shared.today())
+    if hours is None:
+        dispatcher.utter_message(
+            text=f"Order {order['order_id']} {not_delivered} {status_sentence(order)}")
+    return hours
+
+
+class ActionMissingParcel(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_missing_parcel"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         number = order["order_id"]
-        hours = hours_since_delivery(order, shared.today())
+        hours = delivered_hours_or_explain(order, dispatcher, "isn't marked as delivered.")
         if hours is None:
-            dispatcher.utter_message(
-                text=f"Order {number} isn't marked as delivered. {status_sentence(order)}")
             return []
         wait = int(shared.setting("claims", "missing_parcel_wait_hours"))
         if hours < wait:
@@ -50,19 +54,14 @@ class ActionMissingParcel(shared.SkillAction):
         return []
 
 
-class ActionDamagedItem(shared.SkillAction):
+class ActionDamagedItem(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_damaged_item"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         number = order["order_id"]
-        hours = hours_since_delivery(order, shared.today())
+        hours = delivered_hours_or_explain(order, dispatcher, "isn't marked as delivered yet.")
         if hours is None:
-            dispatcher.utter_message(
-                text=f"Order {number} isn't marked as delivered yet. {status_sentence(order)}")
             return []
         limit = int(shared.setting("claims", "damaged_report_hours"))
         if hours > limit:

@@ -30,14 +30,11 @@ def status_sentence(order: Dict[str, Any]) -> str:
     return f"Order {number} ({items}) has the status: {status.replace('_', ' ')}."
 
 
-class ActionOrderStatus(shared.SkillAction):
+class ActionOrderStatus(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_order_status"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         dispatcher.utter_message(text=status_sentence(order))
         return []
 
@@ -46,16 +43,13 @@ def cancellable(order: Dict[str, Any]) -> bool:
     return order["status"] in shared.setting("orders", "cancellable_statuses")
 
 
-class ActionCancelOrder(shared.SkillAction):
+class ActionCancelOrder(shared.OrderSkillAction):
     """Checks that the order can still be cancelled and asks for a yes before doing it."""
 
     def name(self) -> Text:
         return "action_cancel_order"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         number, status = order["order_id"], order["status"]
         if cancellable(order):
             dispatcher.utter_message(
@@ -77,14 +71,11 @@ class ActionCancelOrder(shared.SkillAction):
         return []
 
 
-class ActionConfirmCancel(shared.SkillAction):
+class ActionConfirmCancel(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_confirm_cancel"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         if not cancellable(order):  # it may have shipped meanwhile
             dispatcher.utter_message(
                 text=f"Sorry, order {order['order_id']} can no longer be cancelled. "
@@ -96,16 +87,13 @@ class ActionConfirmCancel(shared.SkillAction):
         return []
 
 
-class ActionChangeAddress(shared.SkillAction):
+class ActionChangeAddress(shared.OrderSkillAction):
     """Runs after the identity form; it asked the new address only when a change is allowed."""
 
     def name(self) -> Text:
         return "action_change_address"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         number, status = order["order_id"], order["status"]
         allowed = shared.setting("orders", "address_changeable_statuses")
         address = tracker.get_slot("new_address")

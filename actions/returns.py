@@ -40,14 +40,11 @@ def wanted_products(tracker: Tracker, order: Dict[str, Any]) -> Optional[List[st
     return None
 
 
-class ActionStartReturn(shared.SkillAction):
+class ActionStartReturn(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_start_return"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         number, status = order["order_id"], order["status"]
         if status == "return_in_progress":
             dispatcher.utter_message(text=f"A return is already in progress for order {number}.")
@@ -92,14 +89,11 @@ def refund_timing(payment: Optional[str]) -> str:
     return f"to your card within {low}-{high} business days"
 
 
-class ActionRefundStatus(shared.SkillAction):
+class ActionRefundStatus(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_refund_status"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         number, status = order["order_id"], order["status"]
         timing = refund_timing(order.get("payment"))
         if status == "refunded":

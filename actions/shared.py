@@ -220,3 +220,22 @@ class SkillAction(Action, ABC):
         if not any(e.get("event") == "slot" and e.get("name") == "next_step" for e in events):
             events.append(SlotSet("next_step", None))
         return events
+
+
+class OrderSkillAction(SkillAction):
+    """A skill about one order: it runs only once the customer has verified that order.
+
+    Subclasses implement `answer_order()`; without a verified order nothing is shown.
+    """
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+               domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        order = verified_order(tracker)
+        if order is None:
+            return not_verified(dispatcher)
+        return self.answer_order(order, dispatcher, tracker, domain)
+
+    @abstractmethod
+    def answer_order(self, order: Dict[str, Any], dispatcher: CollectingDispatcher,
+                     tracker: Tracker, domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Utter the answer about the verified `order` and return the events."""

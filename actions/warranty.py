@@ -25,14 +25,11 @@ def warranty_lines(order: Dict[str, Any], today) -> List[str]:
     return lines
 
 
-class ActionWarrantyStatus(shared.SkillAction):
+class ActionWarrantyStatus(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_warranty_status"
 
-    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        order = shared.verified_order(tracker)
-        if order is None:
-            return shared.not_verified(dispatcher)
+    def answer_order(self, order, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         if not shared.parse_date(order.get("delivered_on")):
             dispatcher.utter_message(
                 text="The warranty starts on the delivery date, and this order hasn't been "

@@ -41,7 +41,7 @@ if [ -z "${RASA_TOKEN:-}" ]; then
 fi
 start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
   --endpoints endpoints.yml --credentials credentials.yml --port "$RASA_PORT" \
-  --enable-api --auth-token "$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
+  --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
 scripts/wait_for.sh "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "${pids[-1]}" || { tail -n 20 "$logs/rasa.log"; exit 1; }
 
 cat <<MSG

@@ -21,7 +21,7 @@ def trained_model(perception_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def rasa_token() -> str:
-    return secrets.token_urlsafe(16)
+    return secrets.token_hex(16)
 
 
 class Assistant:

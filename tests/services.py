@@ -119,7 +119,7 @@ def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tra
                    TRACKER_URL=f"sqlite:///{tracker_db}")
     command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-               "--port", str(port), "--enable-api", "--auth-token", token]
+               "--port", str(port), "--enable-api", f"--auth-token={token}"]
     return Service(name, command, env, f"http://127.0.0.1:{port}/").start(timeout)
 
 

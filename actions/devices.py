@@ -41,13 +41,13 @@ class ActionTroubleshoot(shared.SkillAction):
         if code is not None and code.escalate:
             return safety_handoff(dispatcher, tracker, f"Safety issue: error {code.code}",
                                   cause=f"Error {code.code} means: {code.cause}")
+        if SAFETY_WORDS.search(text):  # a described safety symptom wins over a harmless code
+            return safety_handoff(dispatcher, tracker, "Safety issue: device overheating, "
+                                                       "smoking, swelling or sparking")
         if code is not None:
             dispatcher.utter_message(
                 text=f"{explain(code)} If that doesn't solve it, I can connect you with an agent.")
             return []
-        if SAFETY_WORDS.search(text):
-            return safety_handoff(dispatcher, tracker, "Safety issue: device overheating, "
-                                                       "smoking, swelling or sparking")
         hit = shared.error_index().best(text) if text else None
         if hit is not None:
             code = shared.pack().error_code(hit.passage.title)

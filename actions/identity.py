@@ -23,7 +23,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # Each has a rule in data/rules.yml for when a form is active.
 INTERRUPTIONS = {
     "human_handoff", "deny", "goodbye", "bot_challenge", "unrecognized_charge",
-    "out_of_scope", "faq",
+    "out_of_scope", "faq", "device_problem", "login_problem", "payment_problem", "product_info",
 }
 
 
@@ -61,8 +61,11 @@ class VerificationForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != slot:
             return {}
         text = shared.user_text(tracker)
-        if not text or shared.latest_intent(tracker) in INTERRUPTIONS:
+        intent = shared.latest_intent(tracker)
+        if not text or intent in INTERRUPTIONS:
             return {}
+        if intent == "warranty" and shared.latest_entity(tracker, "product"):
+            return {}  # a product's warranty question: answered by a rule, then the form goes on
         return {slot: text}
 
     def failures(self, tracker: Tracker) -> int:

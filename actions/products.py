@@ -1,9 +1,29 @@
 """Product questions (price, specs, warranty) by a fuzzy product name."""
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 
 from actions import shared
+from knowledge.pack import Product
+
+
+def find_product(dispatcher, tracker: Tracker) -> Optional[Product]:
+    """The product the customer names (entity first, then the text); None after asking
+    which one they mean or saying it is not in the catalogue."""
+    text = shared.user_text(tracker)
+    named = shared.latest_entity(tracker, "product")
+    product = (shared.pack().find_product(named) if named else None) \
+        or shared.pack().find_product(text)
+    if product is None:
+        candidates = shared.pack().find_products(named or text, limit=3)
+        if len(candidates) > 1:
+            names = shared.join_words([p.name for p, _ in candidates])
+            dispatcher.utter_message(text=f"Which one do you mean: {names}?")
+        else:
+            dispatcher.utter_message(
+                text="I couldn't find that product in our catalogue. "
+                     "Could you tell me its full name?")
+    return product
 
 
 class ActionProductInfo(shared.SkillAction):
@@ -11,19 +31,8 @@ class ActionProductInfo(shared.SkillAction):
         return "action_product_info"
 
     def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        text = shared.user_text(tracker)
-        named = shared.latest_entity(tracker, "product")
-        product = (shared.pack().find_product(named) if named else None) \
-            or shared.pack().find_product(text)
+        product = find_product(dispatcher, tracker)
         if product is None:
-            candidates = shared.pack().find_products(named or text, limit=3)
-            if len(candidates) > 1:
-                names = shared.join_words([p.name for p, _ in candidates])
-                dispatcher.utter_message(text=f"Which one do you mean: {names}?")
-            else:
-                dispatcher.utter_message(
-                    text="I couldn't find that product in our catalogue. "
-                         "Could you tell me its full name?")
             return []
         dispatcher.utter_message(
             text=f"{product.name} costs {shared.money(product.price_usd)}. "

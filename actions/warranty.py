@@ -5,6 +5,7 @@ from rasa_sdk import Tracker
 
 from actions import shared
 from actions.orders import status_sentence
+from actions.products import find_product
 
 
 def warranty_lines(order: Dict[str, Any], today) -> List[str]:
@@ -38,4 +39,25 @@ class ActionWarrantyStatus(shared.OrderSkillAction):
         lines = warranty_lines(order, shared.today())
         dispatcher.utter_message(
             text=" ".join(lines) + " The warranty covers manufacturing defects, not accidental damage.")
+        return []
+
+
+class ActionProductWarranty(shared.SkillAction):
+    """A warranty question naming a product but no order: the catalogue's warranty terms."""
+
+    def name(self) -> Text:
+        return "action_product_warranty"
+
+    def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
+        product = find_product(dispatcher, tracker)
+        if product is None:
+            return []
+        if product.warranty_months:
+            terms = (f"The {product.name} comes with a {product.warranty_months}-month warranty "
+                     "from the delivery date. It covers manufacturing defects, not accidental damage.")
+        else:
+            terms = f"I can't find the warranty terms of the {product.name}; an agent can check them."
+        dispatcher.utter_message(
+            text=f"{terms} If you'd like me to check the warranty on your own order, "
+                 "just ask me to check my order's warranty, or tell me the order number.")
         return []

@@ -23,4 +23,6 @@ export VENV_PERCEPTION="${VENV_PERCEPTION:-$ROOT/.venv/perception}"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 # quieter TensorFlow and SQLAlchemy start-up
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" SQLALCHEMY_SILENCE_UBER_WARNING=1
+# Rasa 3.6 and TensorFlow 2.12 print pages of deprecation warnings that are not ours
+export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
 mkdir -p "$ROOT/var" "$ROOT/models"

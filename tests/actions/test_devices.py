@@ -51,3 +51,25 @@ def test_nothing_matches_offers_an_agent(domain):
     texts, _, events = troubleshoot(domain, "the thing is doing the weird noise again")
     assert "couldn't find a fix" in texts[0]
     assert slot_events(events)["next_step"] == "offer_agent"
+
+
+def test_described_safety_symptoms_warn_and_hand_off(domain):
+    for text in ("my laptop is smoking", "the battery is swelling", "the charger sparks",
+                 "my phone keeps overheating"):
+        texts, responses, _ = troubleshoot(domain, text)
+        assert responses == ["utter_safety_warning"], text
+        assert "TCK-" in texts[-1]
+
+
+def test_safety_symptom_wins_over_a_harmless_code(domain):
+    _, responses, _ = troubleshoot(domain, "BW-2002 and now the phone is smoking",
+                                   "login_problem")
+    assert responses == ["utter_safety_warning"]
+
+
+def test_device_problem_inside_the_form_is_not_an_order_number(domain):
+    from actions.identity import ValidateIdentityForm
+    for intent in ("device_problem", "login_problem", "payment_problem", "product_info"):
+        tracker = make_tracker("my laptop is smoking", intent,
+                               slots={"requested_slot": "order_id"}, active_loop="identity_form")
+        assert ValidateIdentityForm().free_text(tracker, "order_id") == {}

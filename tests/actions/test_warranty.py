@@ -25,3 +25,20 @@ def test_not_delivered_yet(domain):
     slots = verified("BW-723241", "hiro.tanaka@example.com")
     texts, _, _ = run(ActionWarrantyStatus(), make_tracker(slots=slots), domain)
     assert "starts on the delivery date" in texts[0]
+
+
+def test_product_warranty_from_the_catalogue(domain):
+    from actions.warranty import ActionProductWarranty
+    tracker = make_tracker("how long is the warranty on the aero 14", "warranty",
+                           entities=[{"entity": "product", "value": "aero 14"}])
+    texts, _, _ = run(ActionProductWarranty(), tracker, domain)
+    assert "Brightwave Aero 14 Laptop comes with a 24-month warranty" in texts[0]
+    assert "order" in texts[0]
+
+
+def test_product_warranty_question_is_not_taken_as_an_order_number(domain):
+    from actions.identity import ValidateIdentityForm
+    tracker = make_tracker("is the aero 14 under warranty", "warranty",
+                           entities=[{"entity": "product", "value": "aero 14"}],
+                           slots={"requested_slot": "order_id"}, active_loop="identity_form")
+    assert ValidateIdentityForm().free_text(tracker, "order_id") == {}

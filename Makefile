@@ -12,7 +12,8 @@ run: envs  ## install what is missing, seed, train if needed, start everything, 
 test: envs  ## install what is missing and run every test
 	@scripts/test.sh
 
-envs:  ## create or update both Python environments (only when requirements changed)
+envs:  ## install missing Debian packages, create or update both Python environments
+	@scripts/system_packages.sh
 	@scripts/venv.sh .venv/dialogue 3.10 requirements/dialogue.txt
 	@scripts/venv.sh .venv/perception 3.11 perception/requirements.txt
 

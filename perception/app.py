@@ -1,27 +1,73 @@
-"""The perception service's HTTP API (FastAPI). Models load once, at start-up."""
+"""The perception service's HTTP API (FastAPI). Models load once, at start-up.
+
+Every route follows the same three steps: preprocess (read the upload within the limits, sniff
+its format, decode it with caps), forward (the engine call, in a worker thread behind the
+engine's bounded queue), postprocess (map to JSON). Errors are JSON: {"error": {code, message}}.
+"""
+import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Any, Dict
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
+from perception.decode_audio import decode_audio
+from perception.decode_image import open_image
+from perception.encode_audio import MEDIA_TYPES, encode_audio
 from perception.errors import APIError
+from perception.limits import BodyLimit
+from perception.metrics import Metrics
 from perception.registry import Registry
 from perception.settings import load_config
+from perception.uploads import read_upload
 
 log = logging.getLogger(__name__)
+
+UPLOAD_ROUTES = {"/v1/transcribe": "audio", "/v1/ocr": "image", "/v1/image/analyze": "image"}
+KNOWN_PATHS = {"/health", "/metrics", "/v1/embed", "/v1/synthesize", *UPLOAD_ROUTES}
 
 
 def error_response(status: int, code: str, message: str, headers: Dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+async def json_body(request: Request, example: str) -> Dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise APIError(400, "invalid_json", f"the body must be JSON: {example}")
+    if not isinstance(body, dict):
+        raise APIError(422, "invalid_body", f"the body must be a JSON object: {example}")
+    return body
+
+
+def int_field(fields: Dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = fields.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise APIError(422, f"invalid_{name}", f"'{name}' must be a whole number")
+    if not low <= value <= high:
+        raise APIError(422, f"invalid_{name}", f"'{name}' must be between {low} and {high}")
+    return value
+
+
 def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
     config = config or load_config()
     registry = Registry(config)
-    max_request_bytes = int(config["server"].get("max_request_bytes", 1 << 20))
+    limits = config.get("limits") or {}
+    audio_limits = limits.get("audio") or {}
+    image_limits = limits.get("image") or {}
+    max_audio_seconds = float(audio_limits.get("max_seconds", 300))
+    max_pixels = int(image_limits.get("max_pixels", 40_000_000))
+    max_synthesize_chars = int((limits.get("text") or {}).get("max_synthesize_chars", 2000))
+    metrics = Metrics(lambda: registry.runners)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -31,21 +77,32 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
 
     app = FastAPI(title="Parley perception service", lifespan=lifespan)
     app.state.registry = registry
+    # multipart form parsing itself runs under these caps, before any file is buffered
+    upload_bytes = {"audio": int(audio_limits.get("max_bytes", 25 << 20)),
+                    "image": int(image_limits.get("max_bytes", 15 << 20))}
+    app.add_middleware(BodyLimit, limits={path: upload_bytes[kind] for path, kind in UPLOAD_ROUTES.items()},
+                       default=int(config["server"].get("max_request_bytes", 1 << 20)))
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_request_bytes):
-            return error_response(413, "too_large", f"request bodies are limited to {max_request_bytes} bytes")
-        return await call_next(request)
+    async def count_requests(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        path = request.url.path if request.url.path in KNOWN_PATHS else "other"
+        metrics.observe(path, response.status_code, started)
+        return response
 
     @app.exception_handler(APIError)
     async def api_error(_: Request, error: APIError) -> JSONResponse:
         return error_response(error.status, error.code, error.message, error.headers)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return error_response(error.status_code, code, str(error.detail))
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", "the request body is not valid JSON of the expected shape")
+        return error_response(422, "invalid_request", "the request is not of the expected shape")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
@@ -58,18 +115,98 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
         ok = bool(engines) and all(e["loaded"] for e in engines.values())
         return {"status": "ok" if ok else "loading", "engines": engines}
 
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
     @app.post("/v1/embed")
     async def embed(request: Request) -> Dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise APIError(400, "invalid_json", "the body must be JSON: {\"texts\": [\"...\"]}")
-        if not isinstance(body, dict):
-            raise APIError(422, "invalid_texts", "the body must be a JSON object with 'texts'")
+        body = await json_body(request, '{"texts": ["..."]}')
         runner = registry.runner("embed")
         texts = runner.engine.validate(body.get("texts"))
-        vectors = await runner.run(runner.engine.embed, texts)
-        return {"model": runner.engine.info().get("model"), "dim": int(vectors.shape[1]),
-                "embeddings": vectors.tolist()}
+        vectors = await runner.run_batched(runner.engine.embed, texts)
+        return {"model": runner.engine.info().get("model"), "dim": len(vectors[0]),
+                "embeddings": [vector.tolist() for vector in vectors]}
+
+    @app.post("/v1/transcribe")
+    async def transcribe(request: Request) -> Dict[str, Any]:
+        upload = await read_upload(request, "audio")
+        language = (upload.fields.get("language") or "").strip().lower() or None
+        if language is not None and not (2 <= len(language) <= 3 and language.isalpha()):
+            raise APIError(422, "invalid_language", "'language' must be a code such as 'en'")
+        runner = registry.runner("transcribe")
+
+        def decode_and_transcribe() -> Dict[str, Any]:
+            started = time.perf_counter()
+            audio = decode_audio(upload.data, upload.format, max_audio_seconds)
+            result = runner.engine.transcribe(audio, language)
+            result["processing_s"] = round(time.perf_counter() - started, 3)
+            return result
+
+        result = await runner.run(decode_and_transcribe)
+        return {**result, "format": upload.format, **runner.engine.describe()}
+
+    @app.post("/v1/synthesize")
+    async def synthesize(request: Request) -> Response:
+        body = await json_body(request, '{"text": "...", "voice": null, "speed": 1.0, "format": "wav"}')
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise APIError(422, "invalid_text", "'text' must be a non-empty string")
+        if len(text) > max_synthesize_chars:
+            raise APIError(413, "text_too_long", f"at most {max_synthesize_chars} characters per request")
+        audio_format = body.get("format", "wav")
+        if audio_format not in MEDIA_TYPES:
+            raise APIError(422, "invalid_format", f"'format' must be one of: {', '.join(MEDIA_TYPES)}")
+        speed = body.get("speed", 1.0)
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.5 <= speed <= 2.0:
+            raise APIError(422, "invalid_speed", "'speed' must be a number from 0.5 to 2.0")
+        runner = registry.runner("synthesize")
+        voice = body.get("voice")
+        if voice is not None and voice not in runner.engine.voices():
+            raise APIError(422, "unknown_voice", f"'voice' must be one of: {', '.join(runner.engine.voices())}")
+
+        def synthesize_and_encode():
+            samples, rate = runner.engine.synthesize(text.strip(), voice, float(speed))
+            return encode_audio(samples, rate, audio_format), len(samples) / rate, rate
+
+        data, duration, rate = await runner.run(synthesize_and_encode)
+        return Response(data, media_type=MEDIA_TYPES[audio_format],
+                        headers={"X-Audio-Duration": f"{duration:.3f}", "X-Sample-Rate": str(rate),
+                                 "X-Engine": runner.engine.name})
+
+    async def read_text(image) -> Dict[str, Any]:
+        runner = registry.runner("ocr")
+        return await runner.run(runner.engine.read, image)
+
+    @app.post("/v1/ocr")
+    async def ocr(request: Request) -> Dict[str, Any]:
+        upload = await read_upload(request, "image")
+        image = await asyncio.to_thread(open_image, upload.data, upload.format, max_pixels)
+        result = await read_text(image)
+        return {**result, "width": image.width, "height": image.height, "format": upload.format}
+
+    @app.post("/v1/image/analyze")
+    async def analyze_image(request: Request) -> Dict[str, Any]:
+        from perception.image_kind import classify_kind
+
+        upload = await read_upload(request, "image")
+        runner = registry.runner("image")
+        top_k = int_field(upload.fields, "top_k", int(runner.engine.options.get("top_k", 5)), 1, 50)
+        image = await asyncio.to_thread(open_image, upload.data, upload.format, max_pixels)
+        [analysis] = await runner.run_batched(runner.engine.analyze_batch, [image])
+        text = await read_text(image) if "ocr" in registry.runners else None
+        kind = classify_kind(image, text)
+        embedding = analysis["embedding"]
+        return {
+            "labels": analysis["labels"][:top_k],
+            "embedding": [float(x) for x in embedding],
+            "dim": len(embedding),
+            "kind": kind["kind"],
+            "text_heavy": kind["kind"] != "photo",
+            "signals": kind["signals"],
+            "ocr": text if kind["kind"] != "photo" else None,
+            "width": image.width, "height": image.height, "format": upload.format,
+            "engine": runner.engine.name,
+        }
 
     return app

@@ -1,7 +1,7 @@
 """Which engine serves which task, built from config.yml.
 
 Engines are named by import path so that a task's heavy libraries are imported only when an
-engine for it is configured. Later tasks (transcribe, synthesize, ocr, image) add rows here.
+engine for it is configured.
 """
 import importlib
 import logging
@@ -15,6 +15,17 @@ log = logging.getLogger(__name__)
 
 ENGINES: Dict[str, Dict[str, str]] = {
     "embed": {"minilm": "perception.engines.embeddings:MiniLMEmbedder"},
+    "transcribe": {
+        "faster-whisper": "perception.engines.faster_whisper:FasterWhisperTranscriber",
+        "openai-whisper": "perception.engines.openai_whisper:OpenAIWhisperTranscriber",
+    },
+    "synthesize": {
+        "piper": "perception.engines.piper_tts:PiperSynthesizer",
+        "hibari": "perception.engines.hibari_tts:HibariSynthesizer",
+        "coqui": "perception.engines.coqui_tts:CoquiSynthesizer",
+    },
+    "ocr": {"tesseract": "perception.engines.tesseract_ocr:TesseractOCR"},
+    "image": {"efficientnet-lite0": "perception.engines.efficientnet:EfficientNetClassifier"},
 }
 
 

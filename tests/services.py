@@ -89,9 +89,13 @@ class Service:
             return ""
 
 
-def start_perception(name: str = "perception", timeout: float = 300) -> Service:
+def start_perception(name: str = "perception", timeout: float = 300,
+                     config: Optional[Path] = None) -> Service:
+    """The perception service; `config` replaces perception/config.yml (a subset of tasks)."""
     port = free_port()
     env = base_env(PERCEPTION_HOST="127.0.0.1", PERCEPTION_PORT=str(port))
+    if config is not None:
+        env["PERCEPTION_CONFIG"] = str(config)
     return Service(name, [str(VENV_PERCEPTION / "bin" / "python"), "-m", "perception"], env,
                    f"http://127.0.0.1:{port}/health").start(timeout)
 

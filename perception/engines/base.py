@@ -10,6 +10,7 @@ from perception.errors import ModelLoadError
 class Engine:
     task = ""  # embed, transcribe, synthesize, ocr, image
     name = ""
+    model_name = ""  # set by load(): which weights answer (shown in responses and /health)
 
     def __init__(self, options: Dict[str, Any]) -> None:
         self.options = options
@@ -22,8 +23,11 @@ class Engine:
     def warmup(self) -> None:
         """Run one tiny inference so the first real request is not slow."""
 
+    def describe(self) -> Dict[str, Any]:
+        return {"engine": self.name, "model": self.model_name}
+
     def info(self) -> Dict[str, Any]:
-        return {"engine": self.name, "loaded": self.loaded}
+        return {**self.describe(), "loaded": self.loaded}
 
 
 def package_dir(import_name: str, pip_name: str) -> Path:

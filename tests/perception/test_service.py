@@ -35,7 +35,7 @@ def test_same_text_same_vector(perception_url):
     "body, status, code",
     [
         (b"not json", 400, "invalid_json"),
-        (b'["a list"]', 422, "invalid_texts"),
+        (b'["a list"]', 422, "invalid_body"),
         (b'{"texts": []}', 422, "invalid_texts"),
         (b'{"texts": "one string"}', 422, "invalid_texts"),
         (b'{"texts": [1, 2]}', 422, "invalid_texts"),

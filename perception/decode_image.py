@@ -1,0 +1,44 @@
+"""Open an uploaded image safely with Pillow: header first, pixel cap, then decode.
+
+The pixel cap is checked from the header before any pixel is decoded, and Pillow's
+decompression-bomb warning is an error in this service. Truncated or corrupt files are refused
+(Pillow's LOAD_TRUNCATED_IMAGES stays off).
+"""
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from perception.errors import APIError
+
+PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
+def too_large(max_pixels: int) -> APIError:
+    return APIError(413, "image_too_large", f"images are limited to {max_pixels} pixels (width x height)")
+
+
+def open_image(data: bytes, fmt: str, max_pixels: int) -> Image.Image:
+    """An RGB image, EXIF orientation applied; APIError 413 above the cap, 422 when corrupt."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=[PIL_FORMATS[fmt]])
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise APIError(422, "undecodable_image", "the image declares no pixels")
+        if width * height > max_pixels:
+            raise too_large(max_pixels)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("RGBA", "LA", "P"):
+            image = image.convert("RGBA")
+            background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, image)
+        return image.convert("RGB")
+    except APIError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_large(max_pixels)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise APIError(422, "undecodable_image",
+                       f"the {fmt} image is damaged or truncated and could not be decoded ({type(error).__name__})")

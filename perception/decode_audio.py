@@ -1,8 +1,9 @@
 """Decode an uploaded audio file to 16 kHz mono float32 with PyAV, stopping at the duration cap.
 
 The bytes are read from memory (no file path, no URL): FFmpeg never opens a protocol, and the
-demuxer is forced to the format sniffed from the magic bytes, so a playlist or a file that
-points elsewhere cannot make it read anything else. Decoding stops as soon as the audio passes
+demuxer is forced to the format sniffed from the magic bytes, and any nested open is limited to
+the protocols file and pipe, so a playlist or a file that points elsewhere cannot make it read
+anything else. Decoding stops as soon as the audio passes
 `max_seconds`: a file claiming 24 hours costs at most the cap.
 """
 import io
@@ -23,7 +24,8 @@ def decode_audio(data: bytes, fmt: str, max_seconds: float, sample_rate: int = 1
     chunks: List[np.ndarray] = []
     total = 0
     try:
-        with av.open(io.BytesIO(data), mode="r", format=DEMUXERS[fmt], metadata_errors="ignore") as container:
+        with av.open(io.BytesIO(data), mode="r", format=DEMUXERS[fmt], metadata_errors="ignore",
+                     options={"protocol_whitelist": "file,pipe"}) as container:
             if not container.streams.audio:
                 raise APIError(422, "undecodable_audio", f"this {fmt} file holds no audio stream")
             stream = container.streams.audio[0]

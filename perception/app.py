@@ -191,7 +191,7 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
 
         upload = await read_upload(request, "image")
         runner = registry.runner("image")
-        top_k = int_field(upload.fields, "top_k", int(runner.engine.options.get("top_k", 5)), 1, 50)
+        top_k = int_field(upload.fields, "top_k", int(runner.engine.options.get("top_k", 5)), 1, 10)
         image = await asyncio.to_thread(open_image, upload.data, upload.format, max_pixels)
         [analysis] = await runner.run_batched(runner.engine.analyze_batch, [image])
         text = await read_text(image) if "ocr" in registry.runners else None

@@ -19,6 +19,14 @@ def too_large(max_pixels: int) -> APIError:
     return APIError(413, "image_too_large", f"images are limited to {max_pixels} pixels (width x height)")
 
 
+def to_8bit(image: Image.Image) -> Image.Image:
+    import numpy as np
+
+    values = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
+    return Image.fromarray((values.clip(0, top) * (255.0 / top)).round().astype(np.uint8), "L")
+
+
 def open_image(data: bytes, fmt: str, max_pixels: int) -> Image.Image:
     """An RGB image, EXIF orientation applied; APIError 413 above the cap, 422 when corrupt."""
     try:
@@ -30,6 +38,8 @@ def open_image(data: bytes, fmt: str, max_pixels: int) -> Image.Image:
             raise too_large(max_pixels)
         image.load()
         image = ImageOps.exif_transpose(image)
+        if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16/32-bit: scale, don't clip, to 8 bits
+            image = to_8bit(image)
         if image.mode in ("RGBA", "LA", "P"):
             image = image.convert("RGBA")
             background = Image.new("RGBA", image.size, (255, 255, 255, 255))

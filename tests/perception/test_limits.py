@@ -1,7 +1,6 @@
 """Limits and overload over real HTTP: body caps while streaming, format checks, the bounded
 queue (429 + Retry-After), timeouts (503), batching, /metrics. A small service with only the
 embedding engine and tight limits keeps these fast; /health stays green after each abuse."""
-import io
 import re
 import struct
 import zlib
@@ -13,6 +12,7 @@ import requests
 import yaml
 
 from tests import services
+from tests.perception.image_material import png_chunk
 
 LIMIT = 200_000
 
@@ -41,11 +41,10 @@ def healthy(url):
 
 
 def png_bytes():
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    """A valid 4 x 4 grey PNG."""
     raw = b"".join(b"\x00" + b"\x80\x80\x80" * 4 for _ in range(4))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
 
 
 def test_upload_declaring_more_than_the_limit_is_refused_before_reading(small):

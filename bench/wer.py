@@ -7,9 +7,27 @@ NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": 
 
 
 def words(text: str) -> List[str]:
-    """Lowercase words without punctuation; hyphens and apostrophes join ("e-mail" = "email")."""
+    """Lowercase words without punctuation, so that spelling choices don't count as errors:
+    hyphens and apostrophes join ("e-mail" = "email"), letters split from digits, numbers up to
+    twelve become words, longer digit runs are read digit by digit ("4571" = "four five seven
+    one"), and spelled-out letters join ("B W" = "BW")."""
     text = re.sub(r"[-'’]", "", text.lower())
-    return [NUMBERS.get(w, w) for w in re.findall(r"[a-z0-9]+", text)]
+    tokens: List[str] = []
+    for token in re.findall(r"[a-z]+|[0-9]+", text):
+        if token.isdigit() and len(token) > 2:
+            tokens.extend(NUMBERS[digit] for digit in token)
+        else:
+            tokens.append(NUMBERS.get(token, token))
+    joined: List[str] = []
+    spelling = False  # the previous token was a single letter
+    for token in tokens:
+        letter = len(token) == 1 and token.isalpha()
+        if letter and spelling:
+            joined[-1] += token
+        else:
+            joined.append(token)
+        spelling = letter
+    return joined
 
 
 def wer(reference: str, hypothesis: str) -> float:

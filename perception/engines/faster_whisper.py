@@ -10,7 +10,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -135,8 +135,29 @@ def check_language(language: Optional[str], english_only: bool, known) -> None:
         raise APIError(422, "unsupported_language", f"'{language}' is not a language Whisper knows")
 
 
-class FasterWhisperTranscriber(Engine):
+class WhisperTranscriber(Engine):
+    """What both Whisper engines share: the warm-up and the checks before decoding."""
+
     task = "transcribe"
+    english_only = False
+    languages: frozenset = frozenset()
+
+    def warmup(self) -> None:
+        """1 s of silence, past the VAD (which would skip it) so that the model itself runs."""
+        self.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), None, vad_filter=False)
+
+    def transcribe(self, audio: np.ndarray, language: Optional[str],
+                   vad_filter: Optional[bool] = None) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def prepare(self, audio: np.ndarray, language: Optional[str]) -> Tuple[np.ndarray, float, Optional[str]]:
+        """(samples as a flat float32 array, their duration in seconds, the language to decode)."""
+        check_language(language, self.english_only, self.languages)
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        return audio, len(audio) / SAMPLE_RATE, "en" if self.english_only else language
+
+
+class FasterWhisperTranscriber(WhisperTranscriber):
     name = "faster-whisper"
 
     def load(self) -> None:
@@ -167,18 +188,10 @@ class FasterWhisperTranscriber(Engine):
             get_vad_model()  # the bundled Silero ONNX file: fail at start-up, not on a request
         self.loaded = True
 
-    def warmup(self) -> None:
-        """1 s of silence, past the VAD (which would skip it) so that the model itself runs."""
-        self.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), None, vad_filter=False)
-
     def transcribe(self, audio: np.ndarray, language: Optional[str],
                    vad_filter: Optional[bool] = None) -> Dict[str, Any]:
         """Forward: float32 mono 16 kHz samples in [-1, 1] -> text, language and segments."""
-        check_language(language, self.english_only, self.languages)
-        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
-        duration = len(audio) / SAMPLE_RATE
-        if self.english_only:
-            language = "en"
+        audio, duration, language = self.prepare(audio, language)
         if len(audio) == 0:
             return build_result([], language or "", 0.0, 0.0)
         offset = float(self.options.get("lead_in_s", 0.2))

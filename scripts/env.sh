@@ -17,6 +17,8 @@ export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_POR
 export RASA_PORT="${RASA_PORT:-5005}"
 export TRACKER_URL="${TRACKER_URL:-sqlite:///$ROOT/var/tracker.db}"
 export RASA_CONFIG="${RASA_CONFIG:-$ROOT/config.yml}"
+export ATTACHMENTS_DIR="${ATTACHMENTS_DIR:-$ROOT/var/attachments}"
+export ATTACHMENTS_RETENTION_DAYS="${ATTACHMENTS_RETENTION_DAYS:-30}"
 
 export VENV_DIALOGUE="${VENV_DIALOGUE:-$ROOT/.venv/dialogue}"
 export VENV_PERCEPTION="${VENV_PERCEPTION:-$ROOT/.venv/perception}"

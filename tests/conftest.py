@@ -27,10 +27,11 @@ def rasa_token() -> str:
 class Assistant:
     """The running assistant as a customer (REST channel) and an operator (HTTP API) see it."""
 
-    def __init__(self, rasa: "services.Service", token: str, db_path) -> None:
+    def __init__(self, rasa: "services.Service", token: str, db_path, attachments_dir=None) -> None:
         self.url = rasa.health_url.rstrip("/")
         self.token = token
         self.db_path = db_path
+        self.attachments_dir = attachments_dir  # where the multimodal channel stores files
 
     def say(self, sender: str, text: str) -> list:
         import requests
@@ -43,6 +44,26 @@ class Assistant:
     def texts(self, sender: str, text: str) -> str:
         """Everything the bot answered to one message, as one lowercase string."""
         return " ".join(m.get("text", "") for m in self.say(sender, text)).lower()
+
+    def send(self, sender, text=None, files=(), metadata=None, timeout: float = 120):
+        """POST to the multimodal channel (multipart): `files` are (name, bytes) pairs or bytes;
+        `metadata` a dict (sent as JSON) or a str (sent as it is). Returns the requests.Response."""
+        import json
+
+        import requests
+
+        fields = {}
+        if sender is not None:
+            fields["sender"] = sender
+        if text is not None:
+            fields["message"] = text
+        if metadata is not None:
+            fields["metadata"] = metadata if isinstance(metadata, str) else json.dumps(metadata)
+        parts = [(name, (None, value)) for name, value in fields.items()]
+        for number, item in enumerate(files, start=1):
+            name, data = item if isinstance(item, tuple) else (f"file{number}", item)
+            parts.append(("attachment", (name, data, "application/octet-stream")))
+        return requests.post(f"{self.url}/webhooks/multimodal/webhook", files=parts, timeout=timeout)
 
     def tracker(self, sender: str) -> dict:
         import requests
@@ -60,11 +81,11 @@ def _start_assistant(name: str, model: str, perception: str, token: str, tmp_pat
     actions_url = actions.health_url.rsplit("/health", 1)[0]
     try:
         rasa = services.start_rasa(f"{name}-rasa", model, actions_url, perception,
-                                   folder / "tracker.db", token)
+                                   folder / "tracker.db", token, attachments_dir=folder / "attachments")
     except Exception:
         actions.stop()
         raise
-    return Assistant(rasa, token, db), [rasa, actions]
+    return Assistant(rasa, token, db, folder / "attachments"), [rasa, actions]
 
 
 @pytest.fixture(scope="session")

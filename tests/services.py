@@ -117,10 +117,12 @@ def start_actions(name: str, db: Path, perception_url: str, timeout: float = 120
 
 
 def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tracker_db: Path,
-               token: str, timeout: float = 400) -> Service:
+               token: str, timeout: float = 400, attachments_dir: Optional[Path] = None) -> Service:
     port = free_port()
     env = base_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", PERCEPTION_URL=perception_url,
                    TRACKER_URL=f"sqlite:///{tracker_db}")
+    if attachments_dir is not None:  # the multimodal channel's AttachmentStore
+        env["ATTACHMENTS_DIR"] = str(attachments_dir)
     command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                "--port", str(port), "--enable-api", f"--auth-token={token}"]

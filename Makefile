@@ -32,12 +32,16 @@ actions: envs  ## run the action server alone (port 5055)
 shell: envs  ## talk to the assistant in the terminal (needs perception and actions running)
 	@$(ENV) exec .venv/dialogue/bin/rasa shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
 
-bench: bench-perception  ## every benchmark (figures printed and written to bench/results/<date>/)
+bench: bench-perception bench-multimodal  ## every benchmark (figures printed and written to bench/results/<date>/)
 
 bench-perception: envs  ## perception endpoints: p50/p95 latency, real-time factors, peak memory, STT engines compared
 	@$(ENV) .venv/perception/bin/python -m bench.perception $(if $(QUICK),--quick,)
 
+bench-multimodal: envs  ## multimodal NLU ablation (text-only vs concat vs weighted) and text latency beside picture turns
+	@$(ENV) .venv/dialogue/bin/python -m bench.multimodal_ablation
+	@$(ENV) .venv/dialogue/bin/python -m bench.multimodal_latency
+
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run test envs seed train perception actions shell bench bench-perception clean
+.PHONY: help run test envs seed train perception actions shell bench bench-perception bench-multimodal clean

@@ -99,6 +99,20 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
         "statement_day_of_month": 1,
         "verify_phone_digits": 4,
     },
+    # catalogue category -> ImageNet class names of a photo of it (components/attachment_analyzer.py)
+    "image_categories": {
+        "laptop": ["laptop", "notebook"],
+        "phone": ["cellular telephone", "iPod"],
+        "tablet": ["hand-held computer"],
+        "tv": ["television", "screen", "home theater", "entertainment center"],
+        "monitor": ["monitor", "desktop computer"],
+        "speaker": ["loudspeaker"],
+        "networking": ["modem"],
+        "wearable": ["digital watch", "stopwatch"],
+        "accessory": ["computer keyboard", "typewriter keyboard", "space bar", "mouse"],
+        "smart-home": ["Polaroid camera", "reflex camera"],
+        "kitchen": ["espresso maker", "coffeepot"],
+    },
 }
 
 

@@ -1,8 +1,16 @@
-"""Claims: a parcel marked delivered but not found, and an item that arrived damaged."""
+"""Claims: a parcel marked delivered but not found, and an item that arrived damaged.
+
+A damaged-item claim needs at least one photo: every picture the customer sent in this session
+that is not a screenshot or a document counts (one the perception service could not look at
+counts too: the agent sees the file). Without one the assistant asks for a photo and waits
+(`next_step: claim_photo`); the next message with a photo continues the claim (data/rules.yml,
+actions/attachments.py). The claim's details list the photos' attachment ids.
+"""
 from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 
 from actions import shared
 from actions.handoff import hand_off
@@ -54,6 +62,25 @@ class ActionMissingParcel(shared.OrderSkillAction):
         return []
 
 
+def claim_photos(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The photos sent in this session (image summaries), oldest first, each once."""
+    photos: Dict[str, Dict[str, Any]] = {}
+    for message in shared.session_messages(tracker) + [tracker.latest_message or {}]:
+        for image in shared.message_images(message):
+            if image.get("analysed") is not False and image.get("image_kind") in ("screenshot", "document"):
+                continue
+            photos.setdefault(str(image["id"]), image)
+    return list(photos.values())
+
+
+def ask_for_photo(dispatcher, order: Dict[str, Any]) -> List[Dict[str, Any]]:
+    dispatcher.utter_message(
+        text=f"I'm sorry order {order['order_id']} arrived damaged. To open the claim I need at "
+             "least one photo of the damaged item (one of the box helps too). "
+             "Could you send me a photo?")
+    return [SlotSet("next_step", "claim_photo")]
+
+
 class ActionDamagedItem(shared.OrderSkillAction):
     def name(self) -> Text:
         return "action_damaged_item"
@@ -70,18 +97,25 @@ class ActionDamagedItem(shared.OrderSkillAction):
                 f"Damage has to be reported within {limit} hours of delivery, and order {number} "
                 f"was delivered on {shared.fmt_date(shared.parse_date(order['delivered_on']))}. "
                 "If the item is faulty, its warranty may still cover it.")
+        photos = claim_photos(tracker)
+        if not photos:
+            return ask_for_photo(dispatcher, order)
+        ids = [str(photo["id"]) for photo in photos]
         claim_id = shared.store().create_claim(
-            "damaged_item", number, "Customer reports the delivery arrived damaged.")
+            "damaged_item", number,
+            f"Customer reports the delivery arrived damaged. Photos: {', '.join(ids)}.")
+        got = "your photo" if len(ids) == 1 else f"your {len(ids)} photos"
         threshold = float(shared.setting("claims", "damaged_agent_threshold_usd"))
         if float(order.get("total_usd") or 0) > threshold:
             dispatcher.utter_message(
-                text=f"I'm sorry it arrived damaged. I've opened claim {claim_id} for order "
-                     f"{number}. Claims over {shared.money(threshold)} are handled by an agent, "
-                     "so I'm passing it on.")
+                text=f"Thank you for {got}. I'm sorry it arrived damaged. I've opened claim "
+                     f"{claim_id} for order {number}. Claims over {shared.money(threshold)} are "
+                     "handled by an agent, so I'm passing it on.")
             return hand_off(dispatcher, tracker, f"Damaged delivery claim {claim_id} over "
-                            f"{shared.money(threshold)}", reason="damaged_item_over_threshold")
+                            f"{shared.money(threshold)} (photos: {', '.join(ids)})",
+                            reason="damaged_item_over_threshold")
         dispatcher.utter_message(
-            text=f"I'm sorry it arrived damaged. I've opened claim {claim_id} for order {number}. "
-                 "Please send one photo of the item and one of the box, and keep the original "
-                 "packaging until the carrier collects the item.")
+            text=f"Thank you for {got}. I'm sorry it arrived damaged. I've opened claim {claim_id} "
+                 f"for order {number} with {got} attached. Please keep the original packaging "
+                 "until the carrier collects the item.")
         return []

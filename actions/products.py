@@ -1,10 +1,30 @@
 """Product questions (price, specs, warranty) by a fuzzy product name."""
-from typing import Any, Dict, List, Optional, Text
+import json
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Tracker
 
 from actions import shared
 from knowledge.pack import Product
+
+
+def describe(product: Product) -> str:
+    """Price, specs and warranty of one product, from the catalogue."""
+    return (f"{product.name} costs {shared.money(product.price_usd)}. "
+            f"{product.description}. It comes with a {product.warranty_months}-month warranty.")
+
+
+def warranty_terms(product: Product) -> str:
+    if not product.warranty_months:
+        return f"I can't find the warranty terms of the {product.name}; an agent can check them."
+    return f"The {product.name} comes with a {product.warranty_months}-month warranty from the delivery date."
+
+
+def choice_buttons(products: Sequence[Product]) -> List[Dict[str, str]]:
+    """One button per product; its payload asks about that product by name."""
+    return [{"title": product.name,
+             "payload": "/product_info" + json.dumps({"product": product.name})}
+            for product in products]
 
 
 def find_product(dispatcher, tracker: Tracker) -> Optional[Product]:
@@ -18,7 +38,8 @@ def find_product(dispatcher, tracker: Tracker) -> Optional[Product]:
         candidates = shared.pack().find_products(named or text, limit=3)
         if len(candidates) > 1:
             names = shared.join_words([p.name for p, _ in candidates])
-            dispatcher.utter_message(text=f"Which one do you mean: {names}?")
+            dispatcher.utter_message(text=f"Which one do you mean: {names}?",
+                                     buttons=choice_buttons([p for p, _ in candidates]))
         else:
             dispatcher.utter_message(
                 text="I couldn't find that product in our catalogue. "
@@ -34,7 +55,5 @@ class ActionProductInfo(shared.SkillAction):
         product = find_product(dispatcher, tracker)
         if product is None:
             return []
-        dispatcher.utter_message(
-            text=f"{product.name} costs {shared.money(product.price_usd)}. "
-                 f"{product.description}. It comes with a {product.warranty_months}-month warranty.")
+        dispatcher.utter_message(text=describe(product))
         return []

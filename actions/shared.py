@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 1000  # longer messages are cut before lookups
 MAX_VERIFICATION_FAILURES = 3  # in a row, then an agent is offered
+IMAGE_TOKEN = "[image]"  # the text of a turn that is only a picture (docs/internals.md)
 
 _lock = threading.RLock()
 _cache: Dict[str, Any] = {}
@@ -147,8 +148,13 @@ _SECRET = re.compile(
 
 
 def user_text(tracker: Tracker) -> str:
-    """The latest message, trimmed to a sane length; '' when there is none."""
-    return str((tracker.latest_message or {}).get("text") or "").strip()[:MAX_TEXT_CHARS]
+    """The latest message, trimmed to a sane length; '' when there is none.
+
+    The channel's `[image]` token (a picture sent without words) is not the customer's words."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if IMAGE_TOKEN in text.lower():
+        text = re.sub(re.escape(IMAGE_TOKEN), " ", text, flags=re.IGNORECASE)
+    return text.strip()[:MAX_TEXT_CHARS]
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
@@ -168,6 +174,55 @@ def contains_secret(text: str) -> bool:
 def redact(text: str) -> str:
     text = _CARD.sub("[card number removed]", text or "")
     return _SECRET.sub(lambda m: f"{m.group(1)} [removed]", text)
+
+
+# ---------------------------------------------------------------- attachments
+# What the AttachmentAnalyzer put in a message's parse_data (docs/internals.md, "Attachments"):
+# `attachments` (one summary per image) and entities marked "source": "attachment".
+
+
+def message_images(message: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The image summaries of one message's parse_data (`tracker.latest_message` or a user
+    event's `parse_data`); [] when it carried no picture."""
+    items = (message or {}).get("attachments") or []
+    return [item for item in items if isinstance(item, dict) and item.get("id")
+            and item.get("kind", "image") == "image"]
+
+
+def latest_images(tracker: Tracker) -> List[Dict[str, Any]]:
+    return message_images(tracker.latest_message)
+
+
+def is_attachment_entity(entity: Dict[str, Any]) -> bool:
+    return entity.get("source") == "attachment" or entity.get("extractor") == "AttachmentAnalyzer"
+
+
+def attachment_values(message: Optional[Dict[str, Any]], entity: str,
+                      attachment_id: Optional[str] = None) -> List[str]:
+    """Values of one entity read from the message's pictures (not from its words), in order,
+    without repeats; only those of one picture when `attachment_id` is given."""
+    values: List[str] = []
+    for found in (message or {}).get("entities") or []:
+        if not isinstance(found, dict) or found.get("entity") != entity or not is_attachment_entity(found):
+            continue
+        if attachment_id and found.get("attachment_id") != attachment_id:
+            continue
+        value = str(found.get("value") or "").strip()
+        if value and value not in values:
+            values.append(value)
+    return values
+
+
+def session_messages(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The parse_data of the customer's messages in the current session, oldest first."""
+    messages: List[Dict[str, Any]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "session_started":
+            messages = []
+        elif kind == "user":
+            messages.append(event.get("parse_data") or {})
+    return messages
 
 
 # ---------------------------------------------------------------- dialogue helpers

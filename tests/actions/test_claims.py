@@ -39,17 +39,36 @@ def test_missing_parcel_not_delivered_yet(domain):
     assert "isn't marked as delivered" in texts[0] and "US1109525498" in texts[0]
 
 
-def test_damaged_item_claim_asks_for_photos(domain, monkeypatch):
+def with_photo(order_id, email, number=1):
+    """The identity check just passed; the customer sent a photo of the item before it."""
+    from tests.actions.test_attachments import att, image_tracker, item_photo, message
+
+    first = message("my order arrived damaged", "damaged_item", [item_photo(number)])
+    return image_tracker(email, "inform", slots=verified(order_id, email), before=[first]), att(number)
+
+
+def test_damaged_item_without_a_photo_asks_for_one(domain, monkeypatch):
     monkeypatch.setattr(shared, "today", lambda: date(2026, 11, 22))  # BW-536875: 21 Nov, $492.99
-    texts, _, _ = run(ActionDamagedItem(), make_tracker(slots=verified("BW-536875", BEN)), domain)
-    assert "claim CLM-" in texts[0] and "photo of the item" in texts[0] and "box" in texts[0]
-    assert claims_for("BW-536875")[0]["kind"] == "damaged_item"
+    texts, _, events = run(ActionDamagedItem(), make_tracker(slots=verified("BW-536875", BEN)), domain)
+    assert "photo of the damaged item" in texts[0] and "box" in texts[0]
+    assert slot_events(events)["next_step"] == "claim_photo"
+    assert claims_for("BW-536875") == [] and tickets() == []
+
+
+def test_damaged_item_claim_with_a_photo(domain, monkeypatch):
+    monkeypatch.setattr(shared, "today", lambda: date(2026, 11, 22))
+    tracker, photo = with_photo("BW-536875", BEN)
+    texts, _, _ = run(ActionDamagedItem(), tracker, domain)
+    assert "claim CLM-" in texts[0] and "packaging" in texts[0]
+    [claim] = claims_for("BW-536875")
+    assert claim["kind"] == "damaged_item" and photo in claim["details"]
     assert tickets() == []
 
 
 def test_damaged_item_over_threshold_goes_to_an_agent(domain, monkeypatch):
     monkeypatch.setattr(shared, "today", lambda: date(2026, 11, 24))  # BW-815476: 23 Nov, $832.99
-    texts, _, _ = run(ActionDamagedItem(), make_tracker(slots=verified("BW-815476", IMANI)), domain)
+    tracker, _ = with_photo("BW-815476", IMANI)
+    texts, _, _ = run(ActionDamagedItem(), tracker, domain)
     said = " ".join(texts)
     assert "$500.00" in said and "TCK-" in said
     [ticket] = tickets()

@@ -35,6 +35,9 @@ def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
             text = shared.redact(str(event.get("text") or ""))
             line = {"speaker": "customer", "text": text,
                     "intent": (event.get("parse_data") or {}).get("intent", {}).get("name")}
+            sent = sent_files(event)
+            if sent:
+                line["attachments"] = sent
         elif kind == "bot":
             line = {"speaker": "assistant", "text": str(event.get("text") or "")}
         else:
@@ -43,6 +46,25 @@ def transcript(tracker: Tracker) -> List[Dict[str, Any]]:
             line["timestamp"] = event["timestamp"]
         lines.append(line)
     return lines
+
+
+def sent_files(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """What the customer sent with a message (photos, screenshots, voice notes): references to the
+    attachment store, with what the assistant read on each picture, never the bytes."""
+    refs = ((event.get("metadata") or {}).get("attachments")) or []
+    seen = {summary.get("id"): summary for summary in (event.get("parse_data") or {}).get("attachments") or []
+            if isinstance(summary, dict)}
+    files = []
+    for ref in refs:
+        if not isinstance(ref, dict) or not ref.get("id"):
+            continue
+        item = {"id": ref["id"], "kind": ref.get("kind"), "mime": ref.get("mime")}
+        summary = seen.get(ref["id"])
+        if summary:
+            item.update(image_kind=summary.get("image_kind"), category=summary.get("category"),
+                        text=shared.redact(str(summary.get("text") or ""))[:500])
+        files.append(item)
+    return files
 
 
 def summary_for(tracker: Tracker) -> str:

@@ -33,6 +33,29 @@ def test_ticket_carries_the_conversation(domain):
     assert slot_events(events)["next_step"] is None
 
 
+def test_ticket_lists_what_the_customer_sent(domain):
+    photo = {"id": "att_" + "a" * 32, "kind": "image", "mime": "image/png"}
+    voice = {"id": "att_" + "b" * 32, "kind": "audio", "mime": "audio/ogg"}
+    sent = [
+        {"event": "user", "text": "[image]", "timestamp": 1.0, "metadata": {"attachments": [photo]},
+         "parse_data": {"intent": {"name": "device_problem"},
+                        "attachments": [{"id": photo["id"], "image_kind": "screenshot", "category": None,
+                                         "text": "Payment declined (BW-1001) card 4111 1111 1111 1111"}]}},
+        {"event": "user", "text": "it still does not work", "timestamp": 2.0,
+         "metadata": {"attachments": [voice], "voice": {"attachment_id": voice["id"]}},
+         "parse_data": {"intent": {"name": "device_problem"}}},
+    ]
+    tracker = make_tracker("I want to talk to a person", "human_handoff", events=sent)
+    texts, _, _ = run(ActionHandoff(), tracker, domain)
+    ticket_id = next(w for w in " ".join(texts).replace(")", " ").split() if w.startswith("TCK-"))
+    lines = shared.store().get_ticket(ticket_id.rstrip(".,"))["transcript"]
+    screenshot, = lines[0]["attachments"]
+    assert screenshot["id"] == photo["id"] and screenshot["image_kind"] == "screenshot"
+    assert "BW-1001" in screenshot["text"] and "4111" not in screenshot["text"]  # card masked
+    assert lines[1]["attachments"] == [{**voice}]
+    assert lines[1]["text"] == "it still does not work"  # a voice note's transcript is its text
+
+
 def test_outside_hours_says_when(domain, monkeypatch):
     monkeypatch.setattr(shared, "now", lambda: SUNDAY)
     texts, _, ticket = handoff(domain)

@@ -8,15 +8,16 @@ cd "$PARLEY_ROOT"
 logs="$PARLEY_ROOT/var/log"; mkdir -p "$logs"
 pids=()
 
-stop() {
+stop() {  # stop the children first: a closed terminal or pipe (SIGPIPE on echo) must not skip it
   trap - INT TERM EXIT
-  echo; echo "stopping..."
+  trap '' PIPE HUP
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  { echo; echo "stopping..."; } 2>/dev/null || true
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "stopped."
+  echo "stopped." 2>/dev/null || true
 }
 trap stop EXIT
-trap 'exit 0' INT TERM
+trap 'exit 0' INT TERM HUP
 
 start() {  # start NAME LOGFILE COMMAND... (own process group, so Ctrl-C reaches it through us)
   local name="$1" log="$2"; shift 2
@@ -49,6 +50,7 @@ cat <<MSG
 Parley is running. Connect to:
   REST channel      POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}
   Socket.IO channel http://127.0.0.1:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
+  Pictures, voice   POST http://127.0.0.1:$RASA_PORT/webhooks/multimodal/webhook   -F sender=me -F message=... -F attachment=@file
   Rasa HTTP API     http://127.0.0.1:$RASA_PORT/  (token in var/rasa_token, ?token=...)
   Action server     http://127.0.0.1:$ACTIONS_PORT/health
   Perception        $PERCEPTION_URL/health

@@ -35,7 +35,7 @@ class EngineCollector:
             timeouts.add_metric(key, runner.timeouts)
             busy.add_metric(key, runner.busy_seconds)
             batches.add_metric(key, runner.batches)
-            queued.add_metric(key, max(0, runner.waiting - runner.running))
+            queued.add_metric(key, runner.queued)
             running.add_metric(key, runner.running)
             loaded.add_metric(key, 1 if runner.engine.loaded else 0)
             cumulative, buckets = 0, []

@@ -64,6 +64,11 @@ class EngineRunner:
             self.latency_counts[-1] += 1
 
     @property
+    def queued(self) -> int:
+        """Admitted requests still waiting for a worker."""
+        return max(0, self.waiting - self.running)
+
+    @property
     def slots(self) -> asyncio.Semaphore:
         if self._slots is None:  # created on the event loop that serves requests
             self._slots = asyncio.Semaphore(self.max_concurrent)
@@ -150,6 +155,6 @@ class EngineRunner:
             offset += len(request_items)
 
     def status(self) -> Dict[str, Any]:
-        return {**self.engine.info(), "waiting": max(0, self.waiting - self.running),
+        return {**self.engine.info(), "waiting": self.queued,
                 "running": self.running, "requests": self.requests, "rejected": self.rejected,
                 "failures": self.failures, "timeouts": self.timeouts}

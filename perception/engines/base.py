@@ -41,17 +41,22 @@ def package_dir(import_name: str, pip_name: str) -> Path:
     return Path(module.__file__).resolve().parent
 
 
-def verify_sha256(path: Path, expected: str, pip_name: str) -> None:
-    if not path.is_file():
-        raise ModelLoadError(f"model file {path} missing: reinstall '{pip_name}'")
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks (model files are hundreds of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != expected:
+    return digest.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str, pip_name: str) -> None:
+    if not path.is_file():
+        raise ModelLoadError(f"model file {path} missing: reinstall '{pip_name}'")
+    found = file_sha256(path)
+    if found != expected:
         raise ModelLoadError(
-            f"model file {path} is corrupt (sha256 {digest.hexdigest()} != {expected}): "
-            f"reinstall '{pip_name}'"
+            f"model file {path} is corrupt (sha256 {found} != {expected}): reinstall '{pip_name}'"
         )
 
 

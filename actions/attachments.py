@@ -359,30 +359,26 @@ def explain_line(line: Line, owned: Dict[str, Dict[str, Any]]) -> Optional[str]:
         return f"money you added to your wallet{how}."
     if line.kind == "order_payment":
         return f"a payment from your wallet{for_order}." if order else None
-    if line.kind == "opening_balance":
-        return "what your wallet held at the start of the period."
-    if line.kind == "closing_balance":
-        return "what your wallet holds at the end of the period."
-    if line.kind == "payments":
-        return "everything paid into the wallet during the period."
-    if line.kind == "charges":
-        return "everything taken from the wallet during the period."
-    if line.kind == "next_installment":
-        return "the day your next installment will be collected."
     if line.kind == "plan":
         months = PLAN.search(line.description).group(1)
         return f"this order is being paid in {months} monthly installments."
     if line.kind == "item" and line.product is not None:
         return f"the {line.product.name} ({line.product.sku})."
-    if line.kind == "subtotal":
-        return "the items together, before shipping and tax."
-    if line.kind == "shipping":
-        return "the delivery charge."
-    if line.kind == "tax":
-        return "the sales tax."
-    if line.kind == "total":
-        return "what the order cost in all."
-    return None
+    return FIXED_MEANINGS.get(line.kind)
+
+
+# lines whose meaning does not depend on the line itself (explain_line)
+FIXED_MEANINGS = {
+    "opening_balance": "what your wallet held at the start of the period.",
+    "closing_balance": "what your wallet holds at the end of the period.",
+    "payments": "everything paid into the wallet during the period.",
+    "charges": "everything taken from the wallet during the period.",
+    "next_installment": "the day your next installment will be collected.",
+    "subtotal": "the items together, before shipping and tax.",
+    "shipping": "the delivery charge.",
+    "tax": "the sales tax.",
+    "total": "what the order cost in all.",
+}
 
 
 # words customers use for the kinds of lines (read_line)

@@ -161,6 +161,13 @@ class Incoming:
     uploads: List[Upload] = field(default_factory=list)
 
 
+@dataclass
+class Understood:
+    text: str                    # what Rasa gets ("" when nothing in the message was usable)
+    metadata: Dict[str, Any]     # {"attachments": [...], "client"?, "voice"?, "voices"?}
+    first: List[Dict[str, Any]]  # bot messages sent before the answer: transcript, notes
+
+
 def _error(status: int, code: str, message: str) -> HTTPResponse:
     return response.json({"error": {"code": code, "message": message}}, status=status)
 
@@ -290,7 +297,7 @@ class MultimodalInput(InputChannel):
         metadata = payload.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
-        return self._incoming(payload.get("sender"), message, metadata, [])
+        return self.check(payload.get("sender"), message, metadata, [])
 
     def _parse_multipart(self, body: bytes, parameters: Dict[str, Any]) -> Incoming:
         boundary = parameters.get("boundary")
@@ -322,11 +329,12 @@ class MultimodalInput(InputChannel):
                 raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
             if not isinstance(metadata, dict):
                 raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
-        return self._incoming(fields.get("sender"), fields.get("message"), metadata,
+        return self.check(fields.get("sender"), fields.get("message"), metadata,
                               [f.body for f in files.getlist(FILE_FIELD) or []])
 
-    def _incoming(self, sender: Any, message: Optional[str], metadata: Optional[Dict[str, Any]],
-                  blobs: List[bytes]) -> Incoming:
+    def check(self, sender: Any, message: Optional[str], metadata: Optional[Dict[str, Any]],
+              blobs: List[bytes]) -> Incoming:
+        """The limits and validation every channel applies to one message; RequestRefused if not."""
         if isinstance(sender, int) and not isinstance(sender, bool):
             sender = str(sender)
         if not isinstance(sender, str) or not sender.strip():
@@ -393,8 +401,11 @@ class MultimodalInput(InputChannel):
 
     # --------------------------------------------------------------- the message
 
-    async def _process(self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-                       ) -> List[Dict[str, Any]]:
+    async def understand(self, incoming: Incoming) -> Understood:
+        """Store the files, transcribe and analyse them: the text and metadata for Rasa, and the
+        messages the customer gets first (transcript, notes about unusable files). Other channels
+        (web chat, Slack, voice) call this after `check`. Raises RequestRefused(503) when the
+        store fails; a perception service that is down or slow is a note, never an exception."""
         sender = incoming.sender
         notes: List[str] = []
         unsupported = [u for u in incoming.uploads if u.kind is None]
@@ -471,10 +482,6 @@ class MultimodalInput(InputChannel):
             answer.append({"recipient_id": sender,
                            "custom": {"transcript": " ".join(v["transcript"] for v in voices)}})
         answer.extend({"recipient_id": sender, "text": note} for note in notes)
-        if not text:
-            logger.info("multimodal: nothing usable in the message; %d note(s) sent", len(notes))
-            return answer
-
         metadata: Dict[str, Any] = {"attachments": kept}
         if incoming.client_metadata is not None:
             metadata["client"] = incoming.client_metadata
@@ -482,15 +489,24 @@ class MultimodalInput(InputChannel):
             metadata["voice"] = voices[0]
             if len(voices) > 1:
                 metadata["voices"] = voices
+        return Understood(text, metadata, answer)
+
+    async def _process(self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+                       ) -> List[Dict[str, Any]]:
+        understood = await self.understand(incoming)
+        if not understood.text:
+            logger.info("multimodal: nothing usable in the message; %d note(s) sent",
+                        len(understood.first))
+            return understood.first
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                             metadata=metadata))
+            await on_new_message(UserMessage(understood.text, collector, incoming.sender,
+                                             input_channel=self.name(), metadata=understood.metadata))
         except asyncio.CancelledError:
             logger.error("multimodal: handling the message timed out")
         except Exception:
             logger.exception("multimodal: handling the message failed")
-        return answer + collector.messages
+        return understood.first + collector.messages
 
     def _maybe_purge(self) -> None:
         """Retention: at most once an hour, in the pool, never delaying an answer."""

@@ -37,6 +37,8 @@ def base_env(**overrides: str) -> Dict[str, str]:
         PYTHONPATH=str(ROOT),
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        # credentials.yml reads these (Rasa fails on unset ones); tests never reach the real Slack
+        SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET="", SLACK_API_URL="https://slack.com/api/",
     )
     env.update(overrides)
     return env
@@ -117,12 +119,14 @@ def start_actions(name: str, db: Path, perception_url: str, timeout: float = 120
 
 
 def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tracker_db: Path,
-               token: str, timeout: float = 400, attachments_dir: Optional[Path] = None) -> Service:
+               token: str, timeout: float = 400, attachments_dir: Optional[Path] = None,
+               extra_env: Optional[Dict[str, str]] = None) -> Service:
     port = free_port()
     env = base_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", PERCEPTION_URL=perception_url,
                    TRACKER_URL=f"sqlite:///{tracker_db}")
     if attachments_dir is not None:  # the multimodal channel's AttachmentStore
         env["ATTACHMENTS_DIR"] = str(attachments_dir)
+    env.update(extra_env or {})  # e.g. the Slack channel's token and API URL
     command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                "--port", str(port), "--enable-api", f"--auth-token={token}"]

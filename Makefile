@@ -12,10 +12,11 @@ run: envs  ## install what is missing, seed, train if needed, start everything, 
 test: envs  ## install what is missing and run every test
 	@scripts/test.sh
 
-envs:  ## install missing Debian packages, create or update both Python environments
+envs:  ## install missing Debian packages, create or update both Python environments, build the web chat widget
 	@scripts/system_packages.sh
 	@scripts/venv.sh .venv/dialogue 3.10 requirements/dialogue.txt
 	@scripts/venv.sh .venv/perception 3.11 perception/requirements.txt
+	@scripts/build_widget.sh
 
 seed: envs  ## (re)load the demo records from the company pack into var/company.db
 	@$(ENV) .venv/dialogue/bin/python -m knowledge.seed

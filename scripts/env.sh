@@ -19,6 +19,9 @@ export TRACKER_URL="${TRACKER_URL:-sqlite:///$ROOT/var/tracker.db}"
 export RASA_CONFIG="${RASA_CONFIG:-$ROOT/config.yml}"
 export ATTACHMENTS_DIR="${ATTACHMENTS_DIR:-$ROOT/var/attachments}"
 export ATTACHMENTS_RETENTION_DAYS="${ATTACHMENTS_RETENTION_DAYS:-30}"
+# sites that may embed the web chat widget (comma-separated origins, "*" for any); empty: only
+# the Rasa server's own origin (the demo page at /webhooks/webchat/)
+export WEBCHAT_ORIGINS="${WEBCHAT_ORIGINS:-}"
 # Slack channel (credentials.yml): empty token = channel off (503). Rasa fails on unset variables.
 export SLACK_BOT_TOKEN="${SLACK_BOT_TOKEN:-}" SLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET:-}"
 export SLACK_API_URL="${SLACK_API_URL:-https://slack.com/api/}"

@@ -33,7 +33,7 @@ actions: envs  ## run the action server alone (port 5055)
 shell: envs  ## talk to the assistant in the terminal (needs perception and actions running)
 	@$(ENV) exec .venv/dialogue/bin/rasa shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
 
-bench: bench-perception bench-multimodal  ## every benchmark (figures printed and written to bench/results/<date>/)
+bench: bench-perception bench-multimodal bench-voice  ## every benchmark (figures printed and written to bench/results/<date>/)
 
 bench-perception: envs  ## perception endpoints: p50/p95 latency, real-time factors, peak memory, STT engines compared
 	@$(ENV) .venv/perception/bin/python -m bench.perception $(if $(QUICK),--quick,)
@@ -42,7 +42,10 @@ bench-multimodal: envs  ## multimodal NLU ablation (text-only vs concat vs weigh
 	@$(ENV) .venv/dialogue/bin/python -m bench.multimodal_ablation
 	@$(ENV) .venv/dialogue/bin/python -m bench.multimodal_latency
 
+bench-voice: envs  ## voice turns over the WebSocket: end of speech -> first audio byte, p50/p95 by stage
+	@$(ENV) .venv/dialogue/bin/python -m bench.voice_latency $(if $(QUICK),--turns 8,)
+
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run test envs seed train perception actions shell bench bench-perception bench-multimodal clean
+.PHONY: help run test envs seed train perception actions shell bench bench-perception bench-multimodal bench-voice clean

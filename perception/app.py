@@ -27,7 +27,8 @@ from perception.uploads import read_upload
 
 log = logging.getLogger(__name__)
 
-UPLOAD_ROUTES = {"/v1/transcribe": "audio", "/v1/ocr": "image", "/v1/image/analyze": "image"}
+UPLOAD_ROUTES = {"/v1/transcribe": "audio", "/v1/vad": "audio", "/v1/ocr": "image", "/v1/image/analyze": "image"}
+RAW_PCM_TYPES = ("audio/l16", "application/octet-stream")
 KNOWN_PATHS = {"/health", "/metrics", "/v1/embed", "/v1/synthesize", *UPLOAD_ROUTES}
 
 
@@ -43,6 +44,24 @@ async def json_body(request: Request, example: str) -> Dict[str, Any]:
     if not isinstance(body, dict):
         raise APIError(422, "invalid_body", f"the body must be a JSON object: {example}")
     return body
+
+
+def pcm16_body(content_type: str, body: bytes, max_seconds: float):
+    """Raw PCM16LE mono at 16 kHz (Content-Type audio/L16;rate=16000 or application/octet-stream)
+    as float32 samples; APIError when it is not that."""
+    import numpy as np
+
+    _, _, parameters = content_type.partition(";")
+    params = dict(part.strip().lower().split("=", 1) for part in parameters.split(";") if "=" in part)
+    if params.get("rate", "16000") != "16000" or params.get("channels", "1") != "1":
+        raise APIError(422, "unsupported_sample_rate", "raw PCM must be 16 kHz mono (audio/L16;rate=16000)")
+    if not body:
+        raise APIError(400, "empty_file", "the audio is empty (0 bytes)")
+    if len(body) % 2:
+        raise APIError(422, "invalid_pcm", "raw PCM16 audio must hold an even number of bytes")
+    if len(body) / 32000 > max_seconds:
+        raise APIError(413, "audio_too_long", f"audio longer than the limit of {max_seconds:g} seconds")
+    return np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
 
 
 def int_field(fields: Dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -145,6 +164,21 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
 
         result = await runner.run(decode_and_transcribe)
         return {**result, "format": upload.format, **runner.engine.describe()}
+
+    @app.post("/v1/vad")
+    async def vad(request: Request) -> Dict[str, Any]:
+        """Speech probabilities per 32 ms window: raw PCM16 (low overhead, for streams) or a file."""
+        content_type = request.headers.get("content-type", "").lower()
+        runner = registry.runner("vad")
+        if content_type.split(";")[0].strip() in RAW_PCM_TYPES:
+            audio = pcm16_body(content_type, await request.body(), max_audio_seconds)
+            return {**await runner.run(runner.engine.detect, audio), "format": "pcm16", **runner.engine.describe()}
+        upload = await read_upload(request, "audio")
+
+        def decode_and_detect() -> Dict[str, Any]:
+            return runner.engine.detect(decode_audio(upload.data, upload.format, max_audio_seconds))
+
+        return {**await runner.run(decode_and_detect), "format": upload.format, **runner.engine.describe()}
 
     @app.post("/v1/synthesize")
     async def synthesize(request: Request) -> Response:

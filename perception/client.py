@@ -95,6 +95,17 @@ class PerceptionClient:
         return self._request("POST", "/v1/transcribe", timeout=self.media_timeout,
                              files={"file": ("audio", audio)}, data=data)
 
+    def vad(self, audio: bytes, raw_pcm: bool = True, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Speech probabilities per 32 ms window: {probabilities, segments, speech, window_ms, ...}.
+
+        `raw_pcm`: the bytes are PCM16LE mono 16 kHz (sent as audio/L16, no decoding on the
+        service: what a stream sends every ~100 ms); otherwise an audio file, sent multipart."""
+        if raw_pcm:
+            return self._request("POST", "/v1/vad", timeout=timeout or self.timeout, data=audio,
+                                 headers={"Content-Type": "audio/L16; rate=16000; channels=1"})
+        return self._request("POST", "/v1/vad", timeout=timeout or self.media_timeout,
+                             files={"file": ("audio", audio)})
+
     def synthesize(self, text: str, voice: Optional[str] = None, speed: float = 1.0,
                    audio_format: str = "wav") -> bytes:
         """Text to speech: the encoded audio (wav, or ogg with Opus)."""

@@ -19,6 +19,7 @@ ENGINES: Dict[str, Dict[str, str]] = {
         "faster-whisper": "perception.engines.faster_whisper:FasterWhisperTranscriber",
         "openai-whisper": "perception.engines.openai_whisper:OpenAIWhisperTranscriber",
     },
+    "vad": {"silero": "perception.engines.silero_vad:SileroVAD"},
     "synthesize": {
         "piper": "perception.engines.piper_tts:PiperSynthesizer",
         "hibari": "perception.engines.hibari_tts:HibariSynthesizer",

@@ -49,8 +49,13 @@ cat <<MSG
 
 Parley is running. Connect to:
   REST channel      POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}
-  Socket.IO channel http://127.0.0.1:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
+  Web chat          http://127.0.0.1:$RASA_PORT/webhooks/webchat/   (add ?theme=dark)
+    embed it with   <script src="http://HOST:$RASA_PORT/webhooks/webchat/widget.js" data-theme="light"></script>  (sites listed in WEBCHAT_ORIGINS)
+  Socket.IO         http://127.0.0.1:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
   Pictures, voice   POST http://127.0.0.1:$RASA_PORT/webhooks/multimodal/webhook   -F sender=me -F message=... -F attachment=@file
+  Voice (browser)   http://127.0.0.1:$RASA_PORT/webhooks/voice/   (WebSocket ws://127.0.0.1:$RASA_PORT/webhooks/voice/stream)
+  Voice (telephony) POST http://127.0.0.1:$RASA_PORT/webhooks/voice/turn?sender=ID&format=wav   (a recording in, the spoken reply out)
+  Slack             $( [ -n "${SLACK_BOT_TOKEN:-}" ] && echo "Events API request URL https://<public host>/webhooks/slack/webhook" || echo "off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README, Slack)")
   Rasa HTTP API     http://127.0.0.1:$RASA_PORT/  (token in var/rasa_token, ?token=...)
   Action server     http://127.0.0.1:$ACTIONS_PORT/health
   Perception        $PERCEPTION_URL/health

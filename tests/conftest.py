@@ -1,6 +1,10 @@
-"""Session fixtures: the real perception service, a trained model, the action server, Rasa."""
+"""Session fixtures: the real perception service, a trained model, the action server, Rasa, and
+the pictures customers send (made once per run)."""
+import json
 import secrets
-from typing import Iterator
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator
 
 import pytest
 
@@ -105,3 +109,20 @@ def assistant_without_perception(trained_model, rasa_token, tmp_path_factory) ->
     yield running
     for process in processes:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def pictures(tmp_path_factory) -> Path:
+    """Screenshots, statements and product photos made by tests/e2e/multimodal_material.py, with
+    what they show in expected.json (the `expected` fixture)."""
+    folder = tmp_path_factory.mktemp("multimodal-pictures")
+    tool = services.ROOT / "tests" / "e2e" / "multimodal_material.py"
+    result = subprocess.run([str(services.VENV_PERCEPTION / "bin" / "python"), str(tool), str(folder)],
+                            capture_output=True, text=True, timeout=300, env=services.base_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder
+
+
+@pytest.fixture(scope="session")
+def expected(pictures) -> Dict:
+    return json.loads((pictures / "expected.json").read_text())

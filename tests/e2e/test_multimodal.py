@@ -7,7 +7,6 @@ spoken by espeak-ng. Assertions check facts from the company pack and the record
 """
 import json
 import sqlite3
-import subprocess
 import uuid
 from datetime import date
 from pathlib import Path
@@ -25,21 +24,6 @@ HIRO = "hiro.tanaka@example.com"
 
 def sender() -> str:
     return f"mm-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture(scope="module")
-def pictures(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("multimodal")
-    tool = Path(__file__).with_name("multimodal_material.py")
-    result = subprocess.run([str(services.VENV_PERCEPTION / "bin" / "python"), str(tool), str(folder)],
-                            capture_output=True, text=True, timeout=300, env=services.base_env())
-    assert result.returncode == 0, result.stderr[-3000:]
-    return folder
-
-
-@pytest.fixture(scope="module")
-def expected(pictures) -> Dict:
-    return json.loads((pictures / "expected.json").read_text())
 
 
 def send(assistant, me: str, text: Optional[str] = None, *files: Path) -> List[dict]:

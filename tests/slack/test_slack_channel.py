@@ -7,7 +7,6 @@ speed). "Nothing was processed" is checked after a later message from the same c
 answered: Rasa handles one customer's messages in order, so anything still pending would be done.
 """
 import json
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -80,21 +79,6 @@ def slack_assistant(trained_model, perception_url, rasa_token, tmp_path_factory)
     rasa.stop()
     actions.stop()
     stand_in.stop()
-
-
-@pytest.fixture(scope="module")
-def pictures(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("slack-pictures")
-    tool = services.ROOT / "tests" / "e2e" / "multimodal_material.py"
-    result = subprocess.run([str(services.VENV_PERCEPTION / "bin" / "python"), str(tool), str(folder)],
-                            capture_output=True, text=True, timeout=300, env=services.base_env())
-    assert result.returncode == 0, result.stderr[-3000:]
-    return folder
-
-
-@pytest.fixture(scope="module")
-def expected(pictures) -> Dict:
-    return json.loads((pictures / "expected.json").read_text())
 
 
 @pytest.fixture(scope="module")

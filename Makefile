@@ -30,6 +30,9 @@ perception: envs  ## run the perception service alone (port 8700)
 actions: envs  ## run the action server alone (port 5055)
 	@$(ENV) exec .venv/dialogue/bin/python -m rasa_sdk --actions actions --port $${ACTIONS_PORT}
 
+review: envs  ## run the review inbox alone (port 5006; creates a first login "admin" and prints it once)
+	@$(ENV) .venv/dialogue/bin/python -m review.users ensure-admin && exec .venv/dialogue/bin/python -m review
+
 shell: envs  ## talk to the assistant in the terminal (needs perception and actions running)
 	@$(ENV) exec .venv/dialogue/bin/rasa shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
 
@@ -48,4 +51,4 @@ bench-voice: envs  ## voice turns over the WebSocket: end of speech -> first aud
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run test envs seed train perception actions shell bench bench-perception bench-multimodal bench-voice clean
+.PHONY: help run test envs seed train perception actions review shell bench bench-perception bench-multimodal bench-voice clean

@@ -19,6 +19,8 @@ export TRACKER_URL="${TRACKER_URL:-sqlite:///$ROOT/var/tracker.db}"
 export RASA_CONFIG="${RASA_CONFIG:-$ROOT/config.yml}"
 export ATTACHMENTS_DIR="${ATTACHMENTS_DIR:-$ROOT/var/attachments}"
 export ATTACHMENTS_RETENTION_DAYS="${ATTACHMENTS_RETENTION_DAYS:-30}"
+# the review inbox (python -m review): staff accounts in var/review_users.json, queue in var/review.db
+export REVIEW_PORT="${REVIEW_PORT:-5006}"
 # sites that may embed the web chat widget (comma-separated origins, "*" for any); empty: only
 # the Rasa server's own origin (the demo page at /webhooks/webchat/)
 export WEBCHAT_ORIGINS="${WEBCHAT_ORIGINS:-}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts the whole assistant on one machine: perception service, action server, Rasa server.
+# Starts the whole assistant on one machine: perception service, action server, Rasa server and
+# the review inbox.
 # Seeds the demo records, trains only when needed, waits for each health check, prints where to
-# connect, and stops all three cleanly on Ctrl-C (or when one of them dies).
+# connect, and stops them all cleanly on Ctrl-C (or when one of them dies).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$PARLEY_ROOT"
@@ -45,6 +46,10 @@ start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$mod
   --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
 scripts/wait_for.sh "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "${pids[-1]}" || { tail -n 20 "$logs/rasa.log"; exit 1; }
 
+"$VENV_DIALOGUE/bin/python" -m review.users ensure-admin
+start "review inbox" "$logs/review.log" "$VENV_DIALOGUE/bin/python" -m review
+scripts/wait_for.sh "review inbox" "http://127.0.0.1:$REVIEW_PORT/login" 60 "${pids[-1]}" || { tail -n 20 "$logs/review.log"; exit 1; }
+
 cat <<MSG
 
 Parley is running. Connect to:
@@ -57,6 +62,7 @@ Parley is running. Connect to:
   Voice (telephony) POST http://127.0.0.1:$RASA_PORT/webhooks/voice/turn?sender=ID&format=wav   (a recording in, the spoken reply out)
   Slack             $( [ -n "${SLACK_BOT_TOKEN:-}" ] && echo "Events API request URL https://<public host>/webhooks/slack/webhook" || echo "off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README, Slack)")
   Rasa HTTP API     http://127.0.0.1:$RASA_PORT/  (token in var/rasa_token, ?token=...)
+  Review inbox      http://127.0.0.1:$REVIEW_PORT/   (staff only; the first login is printed above once; more: python -m review.users add NAME)
   Action server     http://127.0.0.1:$ACTIONS_PORT/health
   Perception        $PERCEPTION_URL/health
 Logs in $logs. Press Ctrl-C to stop.

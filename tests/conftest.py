@@ -31,11 +31,13 @@ def rasa_token() -> str:
 class Assistant:
     """The running assistant as a customer (REST channel) and an operator (HTTP API) see it."""
 
-    def __init__(self, rasa: "services.Service", token: str, db_path, attachments_dir=None) -> None:
+    def __init__(self, rasa: "services.Service", token: str, db_path, attachments_dir=None,
+                 tracker_db=None) -> None:
         self.url = rasa.health_url.rstrip("/")
         self.token = token
         self.db_path = db_path
         self.attachments_dir = attachments_dir  # where the multimodal channel stores files
+        self.tracker_db = tracker_db  # Rasa's SQLite tracker store (the review inbox reads it)
 
     def say(self, sender: str, text: str) -> list:
         import requests
@@ -89,7 +91,7 @@ def _start_assistant(name: str, model: str, perception: str, token: str, tmp_pat
     except Exception:
         actions.stop()
         raise
-    return Assistant(rasa, token, db, folder / "attachments"), [rasa, actions]
+    return Assistant(rasa, token, db, folder / "attachments", folder / "tracker.db"), [rasa, actions]
 
 
 @pytest.fixture(scope="session")

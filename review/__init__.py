@@ -1,0 +1,1 @@
+"""The review inbox: conversations from the tracker store → scrubbed, approved training data."""

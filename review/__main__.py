@@ -1,0 +1,27 @@
+"""`python -m review`: the review inbox on REVIEW_HOST:REVIEW_PORT (default 127.0.0.1:5006)."""
+import logging
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from review import settings
+from review.app import ReviewApp
+
+
+class AccessLog(AbstractAccessLogger):
+    """Method, path, status, size and time: no query string (conversation ids), no bodies."""
+
+    def log(self, request, response, time: float) -> None:
+        self.logger.info("%s %s %s %s %.3fs", request.method, request.path, response.status,
+                         response.body_length, time)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = ReviewApp().build()
+    print(f"review inbox: http://{settings.host()}:{settings.port()}/", flush=True)
+    web.run_app(app, host=settings.host(), port=settings.port(), print=None, access_log_class=AccessLog)
+
+
+if __name__ == "__main__":
+    main()

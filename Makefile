@@ -24,6 +24,12 @@ seed: envs  ## (re)load the demo records from the company pack into var/company.
 train: envs  ## train a model if config, domain or data changed (needs the perception service)
 	@scripts/train.sh
 
+retrain: envs  ## retrain on data/, gate against the current model (held-out F1, test stories), promote into the running Rasa (TOLERANCE=0.02)
+	@$(ENV) .venv/dialogue/bin/python -m lifecycle retrain $(if $(TOLERANCE),--tolerance $(TOLERANCE),)
+
+rollback: envs  ## serve the previously promoted model again (registry in models/registry.json)
+	@$(ENV) .venv/dialogue/bin/python -m lifecycle rollback
+
 perception: envs  ## run the perception service alone (port 8700)
 	@$(ENV) exec .venv/perception/bin/python -m perception
 
@@ -51,4 +57,4 @@ bench-voice: envs  ## voice turns over the WebSocket: end of speech -> first aud
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run test envs seed train perception actions review shell bench bench-perception bench-multimodal bench-voice clean
+.PHONY: help run test envs seed train retrain rollback perception actions review shell bench bench-perception bench-multimodal bench-voice clean

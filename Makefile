@@ -9,6 +9,9 @@ help:  ## list the targets
 run: envs  ## install what is missing, seed, train if needed, start everything, print the URLs
 	@scripts/run.sh
 
+run-scaled: envs  ## scale-out: 2 Rasa (5005, 5015) on PostgreSQL + Redis, 2 perception replicas, nginx in front (8080)
+	@scripts/run_scaled.sh
+
 test: envs  ## install what is missing and run every test
 	@scripts/test.sh
 
@@ -34,7 +37,7 @@ perception: envs  ## run the perception service alone (port 8700)
 	@$(ENV) exec .venv/perception/bin/python -m perception
 
 actions: envs  ## run the action server alone (port 5055)
-	@$(ENV) exec .venv/dialogue/bin/python -m rasa_sdk --actions actions --port $${ACTIONS_PORT}
+	@$(ENV) SANIC_HOST=127.0.0.1 exec .venv/dialogue/bin/python -m rasa_sdk --actions actions --port $${ACTIONS_PORT}  # loopback only (rasa_sdk reads SANIC_HOST)
 
 review: envs  ## run the review inbox alone (port 5006; creates a first login "admin" and prints it once)
 	@$(ENV) .venv/dialogue/bin/python -m review.users ensure-admin && exec .venv/dialogue/bin/python -m review
@@ -57,4 +60,4 @@ bench-voice: envs  ## voice turns over the WebSocket: end of speech -> first aud
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run test envs seed train retrain rollback perception actions review shell bench bench-perception bench-multimodal bench-voice clean
+.PHONY: help run run-scaled test envs seed train retrain rollback perception actions review shell bench bench-perception bench-multimodal bench-voice clean

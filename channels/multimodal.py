@@ -106,6 +106,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from attachments.store import AttachmentStore
 from perception.client import PerceptionClient, PerceptionError, PerceptionUnavailable
 from perception.formats import kind_of, sniff
+from stores.strict_sql import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,12 @@ class RequestRefused(Exception):
         self.message = message
 
 
+def store_down() -> RequestRefused:
+    """The conversation store (PostgreSQL in scale-out mode) is down: not processed, send again."""
+    return RequestRefused(503, "store_unavailable", "The conversation store is unavailable; "
+                          "the message was not processed. Try again.")
+
+
 @dataclass
 class Upload:
     position: int
@@ -166,10 +173,6 @@ class Understood:
     text: str                    # what Rasa gets ("" when nothing in the message was usable)
     metadata: Dict[str, Any]     # {"attachments": [...], "client"?, "voice"?, "voices"?}
     first: List[Dict[str, Any]]  # bot messages sent before the answer: transcript, notes
-
-
-def _error(status: int, code: str, message: str) -> HTTPResponse:
-    return response.json({"error": {"code": code, "message": message}}, status=status)
 
 
 def _positive(name: str, value: Any, kind: type = int) -> Any:
@@ -504,6 +507,9 @@ class MultimodalInput(InputChannel):
                                              input_channel=self.name(), metadata=understood.metadata))
         except asyncio.CancelledError:
             logger.error("multimodal: handling the message timed out")
+        except StoreUnavailable as problem:  # scale-out: no silent success without the store
+            logger.error("multimodal: conversation store unavailable: %s", problem)
+            raise store_down()
         except Exception:
             logger.exception("multimodal: handling the message failed")
         return understood.first + collector.messages
@@ -528,6 +534,9 @@ class MultimodalInput(InputChannel):
     # --------------------------------------------------------------- the routes
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from channels import guard  # rate limits, /intent shortcut (it imports this module)
+        from channels.rest import error as guard_error  # 429 with Retry-After
+
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         # noinspection PyUnusedLocal
@@ -543,10 +552,14 @@ class MultimodalInput(InputChannel):
                 body = await self._read_body(request)
                 incoming = self._parse(request, body)
                 del body
+                guard.limiter().check(self.name(), incoming.sender, guard.client_address(request),
+                                      media=bool(incoming.uploads))
+                await guard.refuse_forged_shortcut(getattr(request.app.ctx, "agent", None),
+                                                   incoming.sender, incoming.text)
                 messages = await self._process(incoming, on_new_message)
             except RequestRefused as refusal:
                 logger.info("multimodal: request refused: %s %s", refusal.status, refusal.code)
-                return _error(refusal.status, refusal.code, refusal.message)
+                return guard_error(refusal)
             logger.info("multimodal: answered %d message(s) in %.2f s", len(messages),
                         time.monotonic() - started)
             self._maybe_purge()

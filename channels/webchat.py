@@ -93,6 +93,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
+from channels import guard
 from channels.multimodal import MultimodalInput, RequestRefused
 from channels.webchat_output import FEEDBACK_SLOT, WebChatOutput, history
 from channels.webchat_socket import BoundedAsyncServer
@@ -281,8 +282,14 @@ class WebChatInput(SocketIOInput):
         started = time.monotonic()
         try:
             sender_id, incoming = self._incoming(sid, data)
+            environ = sio.get_environ(sid, namespace=self.namespace) or {}
+            guard.limiter().check(self.name(), sender_id, guard.client_address(environ.get("sanic.request")),
+                                  media=bool(incoming.uploads))
+            if guard.is_shortcut(incoming.text):  # only a button the bot offered
+                await guard.refuse_forged_shortcut(self._agent(), sender_id, incoming.text)
         except RequestRefused as refusal:
-            await self._error(sid, refusal, client_id)
+            extra = {"retry_after": refusal.retry_after} if isinstance(refusal, guard.RateLimited) else {}
+            await self._error(sid, refusal, client_id, **extra)
             return
         room = self._room(sid, sender_id)
         if self.session_persistence:

@@ -6,11 +6,13 @@ import uvicorn
 
 from perception.app import create_app
 from perception.settings import load_config
+from privacy.redact import install
 
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("PERCEPTION_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install()  # no e-mails, phone or card numbers, customer names in any log line
     config = load_config()
     uvicorn.run(create_app(config), host=config["server"]["host"], port=config["server"]["port"],
                 log_level="info", access_log=False)

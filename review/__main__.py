@@ -4,6 +4,7 @@ import logging
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from privacy.redact import install
 from review import settings
 from review.app import ReviewApp
 
@@ -18,6 +19,7 @@ class AccessLog(AbstractAccessLogger):
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install()  # no e-mails, phone or card numbers, customer names in any log line
     app = ReviewApp().build()
     print(f"review inbox: http://{settings.host()}:{settings.port()}/", flush=True)
     web.run_app(app, host=settings.host(), port=settings.port(), print=None, access_log_class=AccessLog)

@@ -16,9 +16,16 @@ export ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
 export RASA_PORT="${RASA_PORT:-5005}"
 export TRACKER_URL="${TRACKER_URL:-sqlite:///$ROOT/var/tracker.db}"
+# scale-out (endpoints.scaled.yml, make run-scaled): PostgreSQL tracker store, Redis lock store
+export PG_HOST="${PG_HOST:-127.0.0.1}" PG_PORT="${PG_PORT:-5432}" PG_DB="${PG_DB:-parley}"
+export PG_USER="${PG_USER:-postgres}" PG_PASSWORD="${PG_PASSWORD:-}" PG_LOGIN_DB="${PG_LOGIN_DB:-postgres}"
+export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${REDIS_DB:-1}"
+export REDIS_PASSWORD="${REDIS_PASSWORD:-}" REDIS_KEY_PREFIX="${REDIS_KEY_PREFIX:-parley}"
 export RASA_CONFIG="${RASA_CONFIG:-$ROOT/config.yml}"
 export ATTACHMENTS_DIR="${ATTACHMENTS_DIR:-$ROOT/var/attachments}"
 export ATTACHMENTS_RETENTION_DAYS="${ATTACHMENTS_RETENTION_DAYS:-30}"
+# conversations idle this long are deleted by `python -m privacy.retention` (with their attachments)
+export TRACKER_RETENTION_DAYS="${TRACKER_RETENTION_DAYS:-90}"
 # the review inbox (python -m review): staff accounts in var/review_users.json, queue in var/review.db
 export REVIEW_PORT="${REVIEW_PORT:-5006}"
 # sites that may embed the web chat widget (comma-separated origins, "*" for any); empty: only

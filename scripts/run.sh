@@ -37,7 +37,8 @@ scripts/wait_for.sh "perception service" "$PERCEPTION_URL/health" 300 "${pids[-1
 model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)"
 [ -n "$model" ] || model="$(scripts/train.sh "$RASA_CONFIG" | tail -n 1)"
 
-start "action server" "$logs/actions.log" "$VENV_DIALOGUE/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT"
+start "action server" "$logs/actions.log" env SANIC_HOST=127.0.0.1 "$VENV_DIALOGUE/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+  --logging-config_file privacy/logging.yml  # no personal data in log lines (privacy/redact.py)
 scripts/wait_for.sh "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 120 "${pids[-1]}" || { tail -n 20 "$logs/actions.log"; exit 1; }
 
 if [ -z "${RASA_TOKEN:-}" ]; then
@@ -45,7 +46,7 @@ if [ -z "${RASA_TOKEN:-}" ]; then
   RASA_TOKEN="$(cat var/rasa_token)"
 fi
 start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
-  --endpoints endpoints.yml --credentials credentials.yml --port "$RASA_PORT" \
+  --endpoints endpoints.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$RASA_PORT" \
   --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
 scripts/wait_for.sh "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "${pids[-1]}" || { tail -n 20 "$logs/rasa.log"; exit 1; }
 

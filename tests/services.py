@@ -109,27 +109,30 @@ def seed_db(path: Path) -> Path:
     return path
 
 
-def start_actions(name: str, db: Path, perception_url: str, timeout: float = 120) -> Service:
+def start_actions(name: str, db: Path, perception_url: str, timeout: float = 120,
+                  extra_args: Optional[List[str]] = None) -> Service:
     port = free_port()
     env = base_env(PARLEY_DB=str(db), PERCEPTION_URL=perception_url,
-                   COMPANY_DIR=str(ROOT / "packs" / "brightwave"))
+                   COMPANY_DIR=str(ROOT / "packs" / "brightwave"),
+                   SANIC_HOST="127.0.0.1")  # rasa_sdk binds 0.0.0.0 unless told: loopback only
     command = [str(VENV_DIALOGUE / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
-               "--port", str(port)]
+               "--port", str(port), *(extra_args or [])]
     return Service(name, command, env, f"http://127.0.0.1:{port}/health").start(timeout)
 
 
 def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tracker_db: Path,
                token: str, timeout: float = 400, attachments_dir: Optional[Path] = None,
-               extra_env: Optional[Dict[str, str]] = None) -> Service:
-    port = free_port()
+               extra_env: Optional[Dict[str, str]] = None, endpoints: str = "endpoints.yml",
+               port: Optional[int] = None, extra_args: Optional[List[str]] = None) -> Service:
+    port = port or free_port()  # a fixed port: the same instance restarted
     env = base_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", PERCEPTION_URL=perception_url,
                    TRACKER_URL=f"sqlite:///{tracker_db}")
     if attachments_dir is not None:  # the multimodal channel's AttachmentStore
         env["ATTACHMENTS_DIR"] = str(attachments_dir)
     env.update(extra_env or {})  # e.g. the Slack channel's token and API URL
     command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
-               "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-               "--port", str(port), "--enable-api", f"--auth-token={token}"]
+               "--endpoints", endpoints, "--credentials", "credentials.yml",
+               "--port", str(port), "--enable-api", f"--auth-token={token}", *(extra_args or [])]
     return Service(name, command, env, f"http://127.0.0.1:{port}/").start(timeout)
 
 

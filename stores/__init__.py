@@ -1,0 +1,1 @@
+"""Tracker store guards for scale-out (see stores/strict_sql.py)."""

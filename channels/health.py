@@ -18,6 +18,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from resilience import actions as action_fallback
+from stores import lock_guard
 from stores.strict_sql import install_guards
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,11 @@ class HealthInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "HealthInput":
-        install_guards()  # before the agent (and its tracker store) is loaded
+        # before the agent (and its tracker store) is loaded; also installed by the REST channel,
+        # so a deployment without it keeps the action apology and the lock-store guard
+        install_guards()
+        action_fallback.install()
+        lock_guard.install()
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -74,6 +74,9 @@ When nothing usable is left (only unusable files, no words), the message does no
 the answer is just those notes.
 
 A disk that cannot store the files gives ``503 storage_unavailable`` (nothing kept, resend later).
+In scale-out, a conversation store that is down gives ``503 store_unavailable`` and a Redis lock
+store that is down ``503 lock_store_unavailable`` (``conversation_busy`` when the lock expired
+while waiting): the message was not processed (its files stay stored), send it again.
 
 Privacy: nothing here logs the customer's words, transcripts, file names, sender ids or metadata;
 logs carry attachment ids, formats, sizes, counts and error codes only.
@@ -102,10 +105,12 @@ from sanic.request import Request, RequestParameters, parse_multipart_form
 from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.lock_store import LockError
 
 from attachments.store import AttachmentStore
 from perception.client import PerceptionClient, PerceptionError, PerceptionUnavailable
 from perception.formats import kind_of, sniff
+from stores.lock_guard import LockStoreUnavailable
 from stores.strict_sql import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -150,6 +155,16 @@ def store_down() -> RequestRefused:
     """The conversation store (PostgreSQL in scale-out mode) is down: not processed, send again."""
     return RequestRefused(503, "store_unavailable", "The conversation store is unavailable; "
                           "the message was not processed. Try again.")
+
+
+def lock_store_down(problem: LockError) -> RequestRefused:
+    """The conversation's lock could not be taken (Redis down in scale-out, or the lock expired
+    while waiting): the message was not processed, send it again."""
+    if isinstance(problem, LockStoreUnavailable):
+        return RequestRefused(503, "lock_store_unavailable", "The lock store is unavailable; "
+                              "the message was not processed. Try again.")
+    return RequestRefused(503, "conversation_busy", "Another message of this conversation is "
+                          "still being processed; this one was not. Try again.")
 
 
 @dataclass
@@ -475,7 +490,10 @@ class MultimodalInput(InputChannel):
             if note not in notes:
                 notes.append(note)
 
-        words = [incoming.text] + [voice["transcript"] for voice in voices]
+        from channels.guard import plain_text  # (guard imports this module)
+
+        # words nobody typed never become Rasa's "/intent" shortcut
+        words = [incoming.text] + [plain_text(voice["transcript"]) for voice in voices]
         text = " ".join(part for part in words if part)
         if not text and any(ref["kind"] == "image" for ref in kept):
             text = IMAGE_TEXT
@@ -510,6 +528,9 @@ class MultimodalInput(InputChannel):
         except StoreUnavailable as problem:  # scale-out: no silent success without the store
             logger.error("multimodal: conversation store unavailable: %s", problem)
             raise store_down()
+        except LockError as problem:  # not processed: never without the conversation's lock
+            logger.error("multimodal: lock store: %s", type(problem).__name__)
+            raise lock_store_down(problem)
         except Exception:
             logger.exception("multimodal: handling the message failed")
         return understood.first + collector.messages

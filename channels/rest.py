@@ -3,8 +3,9 @@ the bot messages as a JSON list) with the public-channel guards of channels/guar
 body read before it is buffered (max_body_bytes, 413), the text length (max_text_chars, 413),
 rate limits (429 + Retry-After), the `/intent{...}` shortcut refused unless it is a button the
 bot offered (400 intent_shortcut_refused), and errors as {"error": {"code", "message"}} that
-never echo the request. Rasa's own HTTP API errors lose their message and details
-(scrub_api_errors: they may quote the request). Unlike Rasa's, the client cannot choose
+never echo the request; a conversation store or lock store that is down gives 503
+(store_unavailable / lock_store_unavailable: the message was not processed). Rasa's own HTTP
+API errors lose their message and details (scrub_api_errors: they may quote the request). Unlike Rasa's, the client cannot choose
 `input_channel` (always "rest"), nor send metadata, and `?stream=true` is not offered.
 credentials.yml: `channels.rest.GuardedRestInput:`.
 """
@@ -19,9 +20,12 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.lock_store import LockError
 
 from channels import guard
-from channels.multimodal import MultimodalInput, RequestRefused, store_down
+from channels.multimodal import MultimodalInput, RequestRefused, lock_store_down, store_down
+from resilience import actions as action_fallback
+from stores import lock_guard
 from stores.strict_sql import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -65,6 +69,10 @@ class GuardedRestInput(RestInput):
         unknown = sorted(set(options) - {"max_body_bytes", "max_text_chars"})
         if unknown:
             raise ValueError(f"rest channel: unknown option(s) {', '.join(unknown)}")
+        # built before the first message: an apology for failed or slow custom actions
+        # (resilience/actions.py), explicit Redis lock-store errors (stores/lock_guard.py)
+        action_fallback.install()
+        lock_guard.install()
         return cls(**options)
 
     def __init__(self, max_body_bytes: int = 65536, max_text_chars: int = 5000) -> None:
@@ -107,6 +115,9 @@ class GuardedRestInput(RestInput):
             except StoreUnavailable as problem:  # scale-out: no silent success without the store
                 logger.error("rest: conversation store unavailable: %s", problem)
                 return error(store_down())
+            except LockError as problem:  # not processed: never without the conversation's lock
+                logger.error("rest: lock store: %s", type(problem).__name__)
+                return error(lock_store_down(problem))
             except Exception:
                 logger.exception("rest: handling the message failed")
             return response.json(collector.messages)

@@ -26,9 +26,21 @@ Slack wants an answer within 3 seconds and otherwise sends the event again (with
 and each ``event_id`` is remembered for an hour: a retry of an event already received is only
 acknowledged (200, ``X-Slack-No-Retry: 1``), never processed twice. The same message arriving as
 two events (``app_mention`` and ``message`` in the configured channel) is handled once too (keyed
-by channel and ts). This memory lives in the process: with several Rasa instances behind one
-request URL, a retry that lands on another instance would be processed again (share the ids in
-Redis for that).
+by channel and ts). The ids live in ``channels.shared_state``: in this process, or in Redis when
+``PARLEY_REDIS_URL`` is set, so that a retry landing on another instance behind the same request
+URL is recognised too (Redis down: each instance remembers what it received itself).
+
+Abuse guards (channels/guard.py): each message takes a token from its Slack user's budget
+(``PARLEY_RATE_TEXT_PER_MIN`` / ``PARLEY_RATE_MEDIA_PER_MIN`` for messages with files, keyed by
+team and user) and from its team's (``PARLEY_RATE_ADDRESS_PER_MIN`` /
+``PARLEY_RATE_ADDRESS_MEDIA_PER_MIN``: every request comes from Slack's servers, so the team
+stands in for the client address). A message over a budget is still acknowledged with 200
+(otherwise Slack retries it) but not processed; the user gets "you're sending messages too fast"
+in the thread at most once a minute. Button clicks (interactions) count as text messages. Typed
+text starting with "/" (Rasa's ``/intent{...}`` shortcut, which would skip NLU and set slots) is
+never passed on: the thread gets a note asking to type the question; a button click passes only
+when its value is a payload the bot offered in that conversation (guard.refuse_forged_shortcut).
+A voice clip whose transcript starts with "/" is answered as text without the "/".
 
 Files: for a message with ``files`` (subtype ``file_share``) in a DM or a mention, each file's
 ``url_private_download`` (or ``url_private``) is downloaded with ``Authorization: Bearer <bot
@@ -71,7 +83,6 @@ import html
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple, Union
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -87,7 +98,9 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from rasa.shared.exceptions import InvalidConfigException
 
+from channels import guard
 from channels.multimodal import ACCEPTED_FORMATS, MultimodalInput, RequestRefused
+from channels.shared_state import digest, shared_state
 from perception.formats import kind_of, sniff
 
 logger = logging.getLogger(__name__)
@@ -97,7 +110,6 @@ SLACK_FILES_ORIGIN = "https://files.slack.com"
 SIGNATURE_WINDOW_S = 300            # Slack's advice: refuse timestamps more than 5 minutes off
 MAX_EVENT_BYTES = 1024 * 1024       # Events API payloads are a few KiB
 EVENT_MEMORY_S = 3600.0             # Slack retries within minutes; an hour is plenty
-EVENT_MEMORY_ITEMS = 20000
 MAX_REDIRECTS = 3
 SNIFF_BYTES = 64
 MESSAGE_SUBTYPES = (None, "file_share", "thread_broadcast")
@@ -111,6 +123,9 @@ NOTE_TOO_MANY = "I can look at {limit} files per message, so I only read the fir
 NOTE_TOO_LONG = "Your message is longer than I can read ({limit} characters). Could you shorten it?"
 NOTE_STORAGE = "Sorry, I can't receive files right now. Could you try again in a few minutes?"
 NOTE_FAILED = "Sorry, something went wrong on my side. Could you send that again?"
+NOTE_TOO_FAST = "You're sending messages too fast. Please wait {seconds} s and send that again."
+NOTE_SHORTCUT = "Messages starting with \u201c/\u201d are not accepted here. Please type your question."
+TOO_FAST_NOTE_S = 60                # the "too fast" note: at most once a minute per user
 TRANSCRIPT = "I heard: \u201c{text}\u201d"
 
 
@@ -136,23 +151,18 @@ def verify_signature(secret: str, timestamp: Optional[str], signature: Optional[
 
 
 class RecentIds:
-    """Ids seen in the last `ttl` seconds (in memory, bounded): Slack's retries are acknowledged
-    but not processed twice. One process only (see the module docstring)."""
+    """Ids seen in the last `ttl` seconds, kept in the shared state (channels.shared_state: this
+    process, or Redis shared by every instance): Slack's retries are acknowledged but not
+    processed twice."""
 
-    def __init__(self, ttl: float = EVENT_MEMORY_S, max_items: int = EVENT_MEMORY_ITEMS) -> None:
+    def __init__(self, kind: str, state: Any = None, ttl: float = EVENT_MEMORY_S) -> None:
+        self.kind = kind
         self.ttl = ttl
-        self.max_items = max_items
-        self._seen: "OrderedDict[str, float]" = OrderedDict()
+        self.state = state if state is not None else shared_state()
 
     def first_time(self, key: str) -> bool:
         """True the first time `key` is seen (and remembers it); False while it is remembered."""
-        now = time.monotonic()
-        while self._seen and (next(iter(self._seen.values())) < now or len(self._seen) > self.max_items):
-            self._seen.popitem(last=False)
-        if key in self._seen:
-            return False
-        self._seen[key] = now + self.ttl
-        return True
+        return self.state.first_time(f"slack-{self.kind}:{digest(key)}", self.ttl)
 
 
 @dataclass
@@ -252,8 +262,9 @@ class SlackFilesInput(SlackInput):
                          use_threads=True, slack_signing_secret=slack_signing_secret or "",
                          conversation_granularity=conversation_granularity)
         self.intake = MultimodalInput(**intake_options)
-        self._events = RecentIds()
-        self._messages = RecentIds()
+        self._events = RecentIds("event")
+        self._messages = RecentIds("message")
+        self._too_fast_notes = RecentIds("too-fast", ttl=TOO_FAST_NOTE_S)
         if not self.configured:
             logger.warning("slack: SLACK_BOT_TOKEN is empty, so the Slack channel is off; "
                            "/webhooks/slack/webhook answers 503 slack_not_configured")
@@ -343,13 +354,33 @@ class SlackFilesInput(SlackInput):
         if not self._messages.first_time(f"{message.channel}:{message.ts}"):
             logger.info("slack: event %s repeats a message already handled", event_id)
             return response.text("")
+        team = payload.get("team_id") if isinstance(payload.get("team_id"), str) else ""
+        try:
+            self._check_rate(team, message.user, bool(message.files))
+        except guard.RateLimited as refusal:
+            logger.info("slack: event %s over the rate limit: acknowledged, not processed", event_id)
+            if self._too_fast_notes.first_time(f"{team}:{message.user}"):
+                bot = self.get_output_channel(message.channel, message.thread_ts)
+                self._run(self._note(bot, message.channel, NOTE_TOO_FAST.format(seconds=refusal.retry_after)))
+            return response.text("")
         logger.info("slack: event %s (%s, %d file(s)%s) accepted", message.event_id,
                     message.channel_type, len(message.files), f", retry {retry}" if retry else "")
         self._run(self._handle(message, on_new_message))
         return response.text("")
 
-    async def _on_interaction(self, body: bytes,
-                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    @staticmethod
+    def _check_rate(team: str, user: str, media: bool) -> None:
+        """guard's budgets: per Slack user (team and user id), and per team in place of an address."""
+        guard.limiter().check("slack", f"{team}:{user}", f"slack-team:{team}", media=media)
+
+    async def _note(self, bot: SlackThreadBot, channel: str, text: str) -> None:
+        try:
+            await self._say(bot, channel, [text])
+        except Exception:
+            logger.exception("slack: a note could not be posted")
+
+    async def _on_interaction(self, body: bytes, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                              agent: Any = None) -> HTTPResponse:
         """A button or menu (Interactivity): its value is the customer's next message."""
         try:
             payload = json.loads(parse_qs(body.decode("utf-8")).get("payload", [""])[0])
@@ -367,9 +398,25 @@ class SlackFilesInput(SlackInput):
         sender = self._get_conversation_id(user, channel, thread_ts)
         metadata = {"out_channel": channel, "thread_id": thread_ts, "users": [user]}
         bot = self.get_output_channel(channel, thread_ts)
-        self._run(self._deliver(on_new_message, UserMessage(text, bot, sender, input_channel=self.name(),
-                                                            metadata=metadata)))
+        team = (payload.get("team") or {}).get("id") if isinstance(payload.get("team"), dict) else ""
+        try:
+            self._check_rate(str(team or ""), str(user), False)
+        except guard.RateLimited:
+            logger.info("slack: interaction over the rate limit: acknowledged, not processed")
+            return response.text("")
+        self._run(self._deliver_click(on_new_message, UserMessage(text, bot, sender, input_channel=self.name(),
+                                                                  metadata=metadata), channel, agent))
         return response.text("")
+
+    async def _deliver_click(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                             message: UserMessage, channel: str, agent: Any) -> None:
+        """A button's value goes on unless it is an "/intent" the bot did not offer."""
+        try:
+            await guard.refuse_forged_shortcut(agent, message.sender_id, message.text)
+        except RequestRefused:
+            await self._note(message.output_channel, channel, NOTE_SHORTCUT)
+            return
+        await self._deliver(on_new_message, message)
 
     # --------------------------------------------------------------- the files
 
@@ -493,6 +540,10 @@ class SlackFilesInput(SlackInput):
         started = time.monotonic()
         try:
             text = html.unescape(self._sanitize_user_message(message.text, message.bot_users))
+            if guard.is_shortcut(text):  # Rasa's /intent{...} shortcut, typed: never passed on
+                logger.info("slack: event %s refused: intent_shortcut_refused", message.event_id)
+                await self._say(bot, message.channel, [NOTE_SHORTCUT])
+                return
             blobs, notes = await self._collect(bot, message.files) if message.files else ([], [])
             try:
                 incoming = self.intake.check(sender, text, None, blobs)
@@ -519,7 +570,9 @@ class SlackFilesInput(SlackInput):
                 metadata = dict(understood.metadata)
                 metadata.update(out_channel=message.channel, thread_id=message.thread_ts,
                                 users=message.bot_users)
-                await on_new_message(UserMessage(understood.text, bot, sender, input_channel=self.name(),
+                # the words were checked above; a transcript starting with "/" is spoken words
+                await on_new_message(UserMessage(guard.plain_text(understood.text), bot, sender,
+                                                 input_channel=self.name(),
                                                  metadata=metadata))
             logger.info("slack: event %s handled in %.2f s", message.event_id, time.monotonic() - started)
         except Exception:
@@ -560,7 +613,7 @@ class SlackFilesInput(SlackInput):
                 return _error(401, problem, message)
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type == "application/x-www-form-urlencoded":
-                return await self._on_interaction(body, on_new_message)
+                return await self._on_interaction(body, on_new_message, getattr(request.app.ctx, "agent", None))
             try:
                 payload = json.loads(body)
             except (ValueError, UnicodeDecodeError):

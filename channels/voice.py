@@ -62,6 +62,20 @@ Server -> client, JSON events:
   for ``idle_timeout_s``), 1009 ``frame_too_large`` / ``message_too_large``. A client
   mistake never touches other calls; an unexpected failure closes with 1011 ``internal``.
 
+Abuse guards (channels/guard.py; buckets shared through Redis when ``PARLEY_REDIS_URL`` is set):
+
+- ``/turn`` takes a token from the media budgets of its ``sender`` (``PARLEY_RATE_MEDIA_PER_MIN``)
+  and of the client address (``PARLEY_RATE_ADDRESS_MEDIA_PER_MIN``) before the body is read;
+  over budget: 429 ``rate_limited`` with ``Retry-After`` (seconds) and nothing is transcribed.
+- ``/stream``: opening a call takes a token from the address's call budget
+  (``PARLEY_RATE_VOICE_CALLS_PER_MIN``); over it, the socket gets ``error`` {code
+  ``rate_limited``, retry_after, fatal: true} and closes with 1013 (try again later). Each turn
+  of a call takes a media token from the call's sender and address; a turn over budget is not
+  transcribed nor answered: ``error`` {code ``rate_limited``, retry_after, turn, fatal: false},
+  then its ``timings`` (outcome ``rate_limited``); the call goes on.
+- A transcript is words, never Rasa's ``/intent{...}`` shortcut: a leading "/" is dropped before
+  the text reaches Rasa (``guard.plain_text``), so NLU reads it like any other words.
+
 Privacy: logs carry a random call id, turn numbers, codes, sizes and stage timings, never the
 sender id, the caller's words, the transcript or the reply. Audio of live calls is not stored.
 
@@ -91,10 +105,12 @@ from websockets.exceptions import ConnectionClosed
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 
+from channels import guard
 from channels.multimodal import MAX_SENDER_CHARS, MultimodalInput, RequestRefused
 from voice import frames
 from voice.frames import FrameError
-from voice.pipeline import CallOptions, Services, TurnFailed, VoiceSession, answer_recording
+from voice.pipeline import (CallOptions, Services, TurnFailed, TurnTimings, VoiceSession,
+                            answer_recording)
 from voice.turns import TurnPolicy
 from voice.vad import VadOptions
 
@@ -112,6 +128,35 @@ PAGES = {"": ("index.html", "text/html; charset=utf-8"),
          "worklets.js": ("worklets.js", "text/javascript; charset=utf-8")}
 MEDIA_TYPES = {"wav": "audio/wav", "ogg": "audio/ogg"}
 CLOSED = (ConnectionClosed, WebsocketClosed)
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 registry: "Try Again Later"
+
+
+class GuardedServices(Services):
+    """Services whose text for Rasa is never an intent shortcut (see guard.plain_text)."""
+
+    async def converse(self, text: str, sender: str, metadata: Dict[str, Any]):
+        return await super().converse(guard.plain_text(text), sender, metadata)
+
+
+class GuardedSession(VoiceSession):
+    """A call whose turns take tokens from the sender's and the address's media budgets."""
+
+    address: Optional[str] = None
+
+    async def _answer(self, turn: Any) -> None:
+        try:
+            guard.limiter().check("voice", self.sender, self.address, media=True)
+        except guard.RateLimited as refusal:
+            self.turn_number += 1
+            if self.speculation is not None and self.speculation[0] == turn.speech_end:
+                self.speculation = None  # its transcription is dropped
+            logger.info("voice: %s turn %d over the rate limit", self.call, self.turn_number)
+            await self.send_event({"type": "error", "code": refusal.code, "message": refusal.message,
+                                   "turn": self.turn_number, "fatal": False,
+                                   "retry_after": refusal.retry_after})
+            await self._done(self.turn_number, TurnTimings(outcome="rate_limited"))
+            return
+        await super()._answer(turn)
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -196,7 +241,7 @@ class VoiceInput(InputChannel):
         return CallOptions(self.policy, self.vad_options, self.chunk_ms, self.lead_ms, self.order_id_pattern)
 
     def _services(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Services:
-        return Services(on_new_message, lambda: getattr(request.app.ctx, "agent", None), self.perception_url,
+        return GuardedServices(on_new_message, lambda: getattr(request.app.ctx, "agent", None), self.perception_url,
                         self.perception_timeout, self.vad_timeout, self.language, self.tts_voice,
                         input_channel=self.name())
 
@@ -227,6 +272,15 @@ class VoiceInput(InputChannel):
 
         session: Optional[VoiceSession] = None
         opened = last_message = time.monotonic()
+        address = guard.client_address(request)
+        try:
+            guard.limiter().check_call(self.name(), address)
+        except guard.RateLimited as refusal:
+            logger.info("voice: %s refused: over the address's call budget", call)
+            await send_event({"type": "error", "code": refusal.code, "message": refusal.message,
+                              "retry_after": refusal.retry_after, "fatal": True})
+            await self._close(ws, CLOSE_TRY_AGAIN, refusal.code)
+            return
         logger.info("voice: %s opened", call)
         try:
             while not closed:
@@ -251,9 +305,10 @@ class VoiceInput(InputChannel):
                         if session is not None:
                             raise FrameError("already_started", "the call has started already", frames.CLOSE_POLICY)
                         start = frames.start_message(control, MAX_SENDER_CHARS, f"voice-{secrets.token_hex(8)}")
-                        session = VoiceSession(call, start.sender, start.metadata,
-                                               self._services(request, on_new_message),
-                                               await self._call_options(), send_event, send_audio)
+                        session = GuardedSession(call, start.sender, start.metadata,
+                                                 self._services(request, on_new_message),
+                                                 await self._call_options(), send_event, send_audio)
+                        session.address = address
                         await session.begin()
                     elif kind == "ping":
                         await send_event({"type": "pong"})
@@ -304,6 +359,14 @@ class VoiceInput(InputChannel):
         audio_format = request.args.get("format", "wav")
         if audio_format not in MEDIA_TYPES:
             return _error(400, "invalid_format", "format must be wav or ogg")
+        sender = request.args.get("sender")
+        try:  # before the body is read: a flood costs no transcription (nor upload buffering)
+            guard.limiter().check(self.name(), sender if sender and len(sender) <= MAX_SENDER_CHARS else None,
+                                  guard.client_address(request), media=True)
+        except guard.RateLimited as refusal:
+            logger.info("voice: recording refused: 429 rate_limited")
+            return response.json({"error": {"code": refusal.code, "message": refusal.message}}, status=429,
+                                 headers={"Retry-After": str(refusal.retry_after)})
         try:
             body = await self.intake._read_body(request)
             incoming = self.intake.check(request.args.get("sender"), None, None, [body])

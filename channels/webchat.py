@@ -91,10 +91,11 @@ from sanic.response import HTTPResponse
 import rasa.core.channels.channel
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
+from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
 from channels import guard
-from channels.multimodal import MultimodalInput, RequestRefused
+from channels.multimodal import MultimodalInput, RequestRefused, lock_store_down
 from channels.webchat_output import FEEDBACK_SLOT, WebChatOutput, history
 from channels.webchat_socket import BoundedAsyncServer
 from perception.client import PerceptionClient, PerceptionError, PerceptionUnavailable
@@ -317,6 +318,9 @@ class WebChatInput(SocketIOInput):
             try:
                 await on_new_message(UserMessage(understood.text, output, sender_id,
                                                  input_channel=self.name(), metadata=understood.metadata))
+            except LockError as problem:  # not processed without the conversation's lock: resend
+                logger.error("webchat: lock store: %s", type(problem).__name__)
+                await self._error(sid, lock_store_down(problem), client_id)
             except Exception:
                 logger.exception("webchat: handling the message failed")
                 await self._error(sid, RequestRefused(500, "internal_error",

@@ -1,7 +1,7 @@
 """Model lifecycle: retrain on the updated data, gate, promote, roll back.
 
-    python -m lifecycle retrain [--config config.yml] [--tolerance 0.02] [--rasa-url URL --token T]
-    python -m lifecycle rollback [--rasa-url URL --token T]
+    python -m lifecycle retrain [--config config.yml] [--tolerance 0.02] [--rasa-url URL]... [--token T]
+    python -m lifecycle rollback [--rasa-url URL]... [--token T]
     python -m lifecycle status [--json]
     python -m lifecycle current        # the current model's archive, or nothing (for scripts/run.sh)
 
@@ -29,7 +29,12 @@ retrain
    version (sha256 of data/, domain.yml and the config), metrics and time; the previous model stays
    on disk. No server running: the registry is updated and the next start serves it. A server that
    refuses: nothing changes (exit 2). A refused candidate is recorded and its archive deleted.
+   Several instances (make run-scaled): every one loads it or none keeps it (lifecycle.fleet:
+   which URLs, and the rules when one is down or fails to load).
 
 rollback makes the model promoted before the current one current again, after checking its
-archive's sha256, and loads it into the running Rasa the same way.
+archive's sha256, and loads it into the running Rasa instances the same way.
+
+current prints the current model's archive after checking its sha256 (exit 2 when it is missing
+or changed): scripts/run.sh and run_scaled.sh refuse to start with a tampered model.
 """

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from lifecycle import gate, split
+from lifecycle.fleet import Fleet, urls_from
 from lifecycle.registry import Registry, RegistryError, now, sha256_file
 from lifecycle.serving import RasaServer, RasaUnreachable, ServingError
 
@@ -90,27 +91,41 @@ def evaluate(archive: Path, stories_dir: Path, heldout: Path, domain: Path, out:
     return gate.Metrics.from_dict(json.loads((out / "metrics.json").read_text()))
 
 
-def server_from(args) -> Optional[RasaServer]:
+def fleet_from(args) -> Optional[Fleet]:
+    """Every Rasa instance to load into (lifecycle/fleet.py says which), None with --no-serve."""
     if args.no_serve:
         return None
-    url = args.rasa_url or os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
     token = args.token or os.environ.get("RASA_TOKEN")
     token_file = ROOT / "var" / "rasa_token"
     if not token and token_file.is_file():
         token = token_file.read_text().strip()
-    return RasaServer(url, token or None)
+    return Fleet([RasaServer(url, token or None) for url in urls_from(args.rasa_url, ROOT)])
 
 
-def serve(server: Optional[RasaServer], archive: Path) -> str:
-    """Load into the running Rasa; returns a line for the output. ServingError propagates, except
-    when no server runs at all (then the next start serves the registry's current model)."""
-    if server is None:
+def previous_finder(registry: Registry):
+    """File name an instance served -> that archive (registry folder, then models/), or None."""
+    def find(name: str) -> Optional[Path]:
+        for folder in (registry.folder, ROOT / "models"):
+            path = folder / Path(name).name
+            if path.is_file():
+                return path
+        return None
+    return find
+
+
+def serve(fleet: Optional[Fleet], archive: Path, registry: Registry) -> str:
+    """Load into every running instance; returns lines for the output. ServingError propagates
+    (nothing changed, or PromotionError), except when no instance runs at all (then the next
+    start serves the registry's current model)."""
+    if fleet is None:
         return "not loaded into a server (--no-serve)"
     try:
-        status = server.load(archive)
+        statuses = fleet.load(archive, previous_finder(registry))
     except RasaUnreachable:
-        return f"no Rasa server at {server.url}: the next start serves it (python -m lifecycle current)"
-    return f"Rasa at {server.url} now serves {status.get('model_file')} (model_id {status.get('model_id')})"
+        return f"no Rasa server at {fleet.urls}: the next start serves it (python -m lifecycle current)"
+    return "\n".join(f"Rasa at {server.url} now serves {status.get('model_file')} "
+                     f"(model_id {status.get('model_id')})"
+                     for server, status in zip(fleet.servers, statuses))
 
 
 # ---------------------------------------------------------------- commands
@@ -118,7 +133,7 @@ def retrain(args) -> int:
     registry = Registry(Path(args.models))
     data, domain, config = Path(args.data), Path(args.domain), Path(args.config)
     stories = [Path(s) for s in args.stories] if args.stories else default_stories()
-    server = server_from(args)
+    fleet = fleet_from(args)
     check_perception(config)
     with registry.locked():
         state = registry.load()
@@ -180,10 +195,14 @@ def retrain(args) -> int:
         if sha256_file(archive) != entry["sha256"]:
             raise RegistryError("the archive changed while it was moved: refused")
         try:
-            line = serve(server, archive)
+            line = serve(fleet, archive, registry)
         except ServingError as error:
-            archive.unlink(missing_ok=True)
-            entry.update(status="load_failed", reason=str(error), file=None)
+            if getattr(error, "consistent", True):
+                archive.unlink(missing_ok=True)
+                entry.update(file=None)
+            else:  # an instance still serves it: keep the archive it was loaded from
+                print(f"warning: {archive} is kept: an instance could not be put back", file=sys.stderr)
+            entry.update(status="load_failed", reason=str(error))
             registry.add(state, entry)
             registry.save(state)
             print(f"promotion failed, the current model stays: {error}", file=sys.stderr)
@@ -198,13 +217,13 @@ def retrain(args) -> int:
 
 def rollback(args) -> int:
     registry = Registry(Path(args.models))
-    server = server_from(args)
+    fleet = fleet_from(args)
     with registry.locked():
         state = registry.load()
         current = registry.current(state)
         target = registry.rollback_target(state)
         archive = registry.verified_archive(target)
-        line = serve(server, archive)
+        line = serve(fleet, archive, registry)
         registry.make_current(state, target, rollback=True)
         registry.save(state)
     print(f"rolled back from {current['id']} to {target['id']} (sha256 {target['sha256']})")
@@ -237,7 +256,9 @@ def status(args) -> int:
 
 
 def current_path(args) -> int:
-    """The verified archive of the current model, or nothing when there is no registry."""
+    """The verified archive of the current model, or nothing when there is no registry. A
+    missing or changed archive (sha256 not the registry's) exits 2 with the reason on stderr:
+    scripts/run.sh and run_scaled.sh then refuse to start."""
     registry = Registry(Path(args.models))
     entry = registry.current()
     if entry is not None:
@@ -247,12 +268,16 @@ def current_path(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m lifecycle", description=__doc__)
-    main.add_argument("--models", default=str(ROOT / "models"),
-                      help="folder of the registry, the held-out split and the archives")
+    main.add_argument("--models", default=os.environ.get("PARLEY_MODELS") or str(ROOT / "models"),
+                      help="folder of the registry, the held-out split and the archives "
+                           "(default $PARLEY_MODELS, else models/)")
     commands = main.add_subparsers(dest="command", required=True)
 
     def with_server(command):
-        command.add_argument("--rasa-url", help="running Rasa (default $RASA_URL or http://127.0.0.1:$RASA_PORT)")
+        command.add_argument("--rasa-url", action="append",
+                             help="a running Rasa instance; repeat it for each (default $RASA_URLS, "
+                                  "$RASA_URL, var/rasa_urls, else http://127.0.0.1:$RASA_PORT); all "
+                                  "of them load the model or none does (lifecycle/fleet.py)")
         command.add_argument("--token", help="its --auth-token (default $RASA_TOKEN, else var/rasa_token; "
                              "prefer the variable: a command line shows in ps)")
         command.add_argument("--no-serve", action="store_true", help="only update the registry")

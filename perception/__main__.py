@@ -2,6 +2,10 @@
 import logging
 import os
 
+# onnxruntime (Piper, Silero VAD) reports usage to Microsoft unless told not to: nothing leaves
+# the machine, whoever starts the service (set before any engine is imported)
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 import uvicorn
 
 from perception.app import create_app

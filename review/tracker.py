@@ -1,10 +1,17 @@
 """Reads conversations from Rasa's SQL tracker store (table `events`), read-only, with
-SQLAlchemy. Blocking: call it from a worker thread (asyncio.to_thread)."""
+SQLAlchemy: SQLite (make run) or PostgreSQL (make run-scaled, TRACKER_URL=postgresql://...).
+Blocking: call it from a worker thread (asyncio.to_thread).
+
+Several Rasa instances writing to one PostgreSQL database take event ids from one sequence when
+they insert, but commit in their own time: a reader can see id 105 before id 103 is committed.
+So each poll reads again the last OVERLAP ids before the highest one seen and skips the ids it
+already took; one conversation's events are saved one save at a time (the lock store), so they
+still arrive in order."""
 import json
 import logging
 import threading
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 import sqlalchemy as sa
 
@@ -12,6 +19,8 @@ from review.conversation import Conversation, build
 
 logger = logging.getLogger(__name__)
 KINDS = ("user", "bot", "action", "slot", "active_loop", "session_started")
+OVERLAP = 1000  # ids read again on each poll (events committed after a higher id was seen)
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a table that does not exist
 
 
 def read_only_url(url: str) -> str:
@@ -31,6 +40,7 @@ class TrackerReader:
         self._engine: Optional[sa.engine.Engine] = None
         self._lock = threading.Lock()
         self._last_id = 0
+        self._seen: Set[int] = set()  # ids above _last_id - OVERLAP already taken
         self._cache: Dict[str, Conversation] = {}
 
     def _connect(self) -> Optional[sa.engine.Engine]:
@@ -51,18 +61,27 @@ class TrackerReader:
         try:
             with engine.connect() as connection:
                 return list(connection.execute(query, params))
-        except sa.exc.OperationalError as error:
-            if "no such table" in str(error):  # Rasa has not stored anything yet
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+            if _no_events_table(error):  # Rasa has not stored anything yet
                 return []
             raise
 
     def conversations(self) -> List[Conversation]:
         """Every conversation (summary built from all its events)."""
         with self._lock:
-            rows = self._rows("id > :last", {"last": self._last_id})
-            if rows and rows[0].id <= self._last_id:  # the table was replaced
+            floor = max(0, self._last_id - OVERLAP)
+            rows = self._rows("id > :floor", {"floor": floor})
+            if self._last_id and (not rows or rows[-1].id < self._last_id):
+                # the newest event seen is gone: the table was replaced (or emptied): start over
                 self._cache.clear()
+                self._seen.clear()
+                self._last_id = floor = 0
+                rows = self._rows("id > 0", {})
             for row in rows:
+                if row.id in self._seen:
+                    continue
+                self._seen.add(row.id)
+                self._last_id = max(self._last_id, row.id)
                 event = _load(row.data)
                 if event is None:
                     continue
@@ -70,7 +89,8 @@ class TrackerReader:
                 if conversation is None:
                     conversation = self._cache[row.sender_id] = Conversation(row.sender_id)
                 conversation.add(event)
-                self._last_id = max(self._last_id, row.id)
+            floor = self._last_id - OVERLAP
+            self._seen = {number for number in self._seen if number > floor}
             return list(self._cache.values())
 
     def conversation(self, sender_id: str) -> Optional[Conversation]:
@@ -78,6 +98,11 @@ class TrackerReader:
         if not rows:
             return None
         return build(sender_id, [e for e in (_load(r.data) for r in rows) if e is not None])
+
+
+def _no_events_table(error: Exception) -> bool:
+    """SQLite: "no such table"; PostgreSQL: SQLSTATE 42P01 (undefined table)."""
+    return "no such table" in str(error) or getattr(error.orig, "pgcode", None) == UNDEFINED_TABLE
 
 
 def _load(data: Optional[str]) -> Optional[dict]:

@@ -5,7 +5,7 @@ export PARLEY_ROOT="$ROOT"
 
 # Nothing leaves the machine: no Rasa telemetry, no Sentry reports, no model hub.
 export RASA_TELEMETRY_ENABLED=false
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 ORT_DISABLE_TELEMETRY=1
 
 export COMPANY_DIR="${COMPANY_DIR:-$ROOT/packs/brightwave}"
 export PARLEY_DB="${PARLEY_DB:-$ROOT/var/company.db}"

@@ -27,14 +27,19 @@ start() {  # start NAME LOGFILE COMMAND... (own process group, so Ctrl-C reaches
   echo "$name started (pid $!, log $log)"
 }
 
+# The model promoted by `make retrain`, checked before anything starts: its sha256 must be the one
+# in models/registry.json (lifecycle current exits 2 on a missing or changed archive). Empty: no
+# registry yet, scripts/train.sh trains (or reuses) one below.
+model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)" || {
+  echo "error: refusing to start: the current model failed its integrity check (above). Restore the archive, or" \
+       "serve an intact one: make rollback (python -m lifecycle status lists them)" >&2; exit 1; }
+
 "$VENV_DIALOGUE/bin/python" -m knowledge.seed
 
 start "perception service" "$logs/perception.log" "$VENV_PERCEPTION/bin/python" -m perception
 scripts/wait_for.sh "perception service" "$PERCEPTION_URL/health" 300 "${pids[-1]}" || { tail -n 20 "$logs/perception.log"; exit 1; }
 
-# the model promoted by `make retrain` (sha256 checked; a tampered archive stops here), else
-# the one scripts/train.sh trains when config, domain or data changed
-model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)"
+# no promoted model (checked above): the one scripts/train.sh trains when config, domain or data changed
 [ -n "$model" ] || model="$(scripts/train.sh "$RASA_CONFIG" | tail -n 1)"
 
 start "action server" "$logs/actions.log" env SANIC_HOST=127.0.0.1 "$VENV_DIALOGUE/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
@@ -49,6 +54,7 @@ start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$mod
   --endpoints endpoints.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$RASA_PORT" \
   --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
 scripts/wait_for.sh "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "${pids[-1]}" || { tail -n 20 "$logs/rasa.log"; exit 1; }
+echo "http://127.0.0.1:$RASA_PORT" > var/rasa_urls  # where make retrain / rollback load models (lifecycle/fleet.py)
 
 "$VENV_DIALOGUE/bin/python" -m review.users ensure-admin
 start "review inbox" "$logs/review.log" "$VENV_DIALOGUE/bin/python" -m review

@@ -11,6 +11,8 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$PARLEY_ROOT"
+# rate limits and Slack's event ids shared by every Rasa instance (channels/shared_state.py)
+export PARLEY_REDIS_URL="${PARLEY_REDIS_URL:-redis://${REDIS_PASSWORD:+:${REDIS_PASSWORD}@}${REDIS_HOST}:${REDIS_PORT}/${REDIS_DB}}"
 LB_PORT="${LB_PORT:-8080}" PERCEPTION_LB_PORT="${PERCEPTION_LB_PORT:-8710}"
 RASA_PORTS=(${RASA_PORTS:-5005 5015}) PERCEPTION_PORTS=(${PERCEPTION_PORTS:-8700 8701})
 logs="$PARLEY_ROOT/var/log"; nginx_dir="$PARLEY_ROOT/var/nginx"; mkdir -p "$logs" "$nginx_dir/temp"
@@ -36,6 +38,13 @@ start() {  # start NAME LOGFILE COMMAND...
 wait_up() {  # wait_up NAME URL SECONDS LOG
   scripts/wait_for.sh "$1" "$2" "$3" "${pids[-1]}" || { tail -n 20 "$4"; exit 1; }
 }
+
+# The model promoted by `make retrain`, checked before anything starts: its sha256 must be the one
+# in models/registry.json (lifecycle current exits 2 on a missing or changed archive). Empty: no
+# registry yet, scripts/train.sh trains (or reuses) one below.
+model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)" || {
+  echo "error: refusing to start: the current model failed its integrity check (above). Restore the archive, or" \
+       "serve an intact one: make rollback (python -m lifecycle status lists them)" >&2; exit 1; }
 
 command -v nginx >/dev/null || { echo "error: nginx is missing: make envs (Debian nginx-light)" >&2; exit 1; }
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || [ ! -x "$(command -v pg_isready)" ] \
@@ -91,7 +100,6 @@ done
 start "nginx" "$logs/nginx.log" nginx -e "$logs/nginx-error.log" -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -g "daemon off;"
 wait_up "perception balancer" "$PERCEPTION_URL/health" 30 "$logs/nginx.log"
 
-model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)"
 [ -n "$model" ] || model="$(scripts/train.sh "$RASA_CONFIG" | tail -n 1)"
 
 start "action server" "$logs/actions.log" env SANIC_HOST=127.0.0.1 "$VENV_DIALOGUE/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
@@ -102,12 +110,16 @@ if [ -z "${RASA_TOKEN:-}" ]; then
   [ -s var/rasa_token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/rasa_token)
   RASA_TOKEN="$(cat var/rasa_token)"
 fi
+# The instances listen on loopback only, behind nginx, and trust its X-Forwarded-For (one proxy)
+# for the per-address rate limits; otherwise every customer would share nginx's address.
 for port in "${RASA_PORTS[@]}"; do  # one after the other: the first creates the database and tables
-  start "Rasa $port" "$logs/rasa-$port.log" "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
-    --endpoints endpoints.scaled.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$port" \
+  start "Rasa $port" "$logs/rasa-$port.log" env SANIC_PROXIES_COUNT=1 "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
+    --interface 127.0.0.1 --endpoints endpoints.scaled.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$port" \
     --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$LB_PORT}"
   wait_up "Rasa $port" "http://127.0.0.1:$port/webhooks/health/ready" 400 "$logs/rasa-$port.log"
 done
+# make retrain / rollback load new models into every instance, or into none (lifecycle/fleet.py)
+printf 'http://127.0.0.1:%s\n' "${RASA_PORTS[@]}" > var/rasa_urls
 
 cat <<MSG
 

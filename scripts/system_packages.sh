@@ -5,7 +5,7 @@
 # statements), nginx-light (the balancer of make run-scaled). Needs root or sudo to install;
 # otherwise it names what to install and stops.
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-eng espeak-ng festival festvox-us-slt-hts sox chromium fonts-dejavu-core nginx-light)
+packages=(tesseract-ocr tesseract-ocr-eng espeak-ng festival festvox-us-slt-hts sox chromium fonts-dejavu-core nginx-light iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -32,6 +32,7 @@ def base_env(**overrides: str) -> Dict[str, str]:
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
+        ORT_DISABLE_TELEMETRY="1",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONPATH=str(ROOT),
@@ -144,3 +145,14 @@ def train_model(config: str, perception_url: str) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"training failed:\n{result.stderr[-4000:]}")
     return str(ROOT / result.stdout.strip().splitlines()[-1])
+
+
+def drop_database(database: str, host: str = "127.0.0.1", port: int = 5432) -> None:
+    """Drops a test's own PostgreSQL database (open connections too)."""
+    import psycopg2
+
+    connection = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    connection.close()

@@ -58,16 +58,6 @@ class Cluster:
         return [e["text"] for e in self.tracker(sender, index)["events"] if e["event"] == "user"]
 
 
-def _drop(database: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    connection.close()
-
-
 @pytest.fixture(scope="module")
 def cluster(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iterator[Cluster]:
     import redis
@@ -104,7 +94,7 @@ def cluster(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iter
             instance.service.stop()
         actions.stop()
         proxy.stop()
-        _drop(database)
+        services.drop_database(database)
         client = redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=REDIS_DB)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)

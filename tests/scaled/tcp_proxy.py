@@ -1,5 +1,6 @@
-"""A TCP proxy in front of PostgreSQL that a test can stop and start again: the database "goes
-down" for Rasa without touching the machine's PostgreSQL."""
+"""A TCP proxy in front of PostgreSQL (or any service) that a test can stop and start again: the
+database "goes down" for Rasa without touching the machine's PostgreSQL. tests/faults/delay_proxy.py
+extends it to slow a service down."""
 from __future__ import annotations
 
 import socket
@@ -11,6 +12,7 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int, port: int) -> None:
         self.target = (target_host, target_port)
         self.port = port
+        self.url = f"http://127.0.0.1:{port}"
         self._server: Optional[socket.socket] = None
         self._open: List[socket.socket] = []
         self._lock = threading.Lock()
@@ -60,8 +62,12 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+            self._relay(client, upstream)
+
+    def _relay(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Both directions as they come (DelayProxy holds what the client sends)."""
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
     @staticmethod
     def _pipe(source: socket.socket, sink: socket.socket) -> None:

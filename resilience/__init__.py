@@ -1,0 +1,1 @@
+"""What the assistant does when a neighbour (the action server) fails: see resilience/actions.py."""

@@ -1,0 +1,64 @@
+"""A redis-server of the tests' own, on a free port (never the system's Redis: the tests stop it to
+take Redis "down"). No persistence, no config file; its directory is a temporary folder."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Optional
+
+import redis
+
+from tests.services import free_port
+
+
+class RedisServer:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = 0
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, port: Optional[int] = None) -> "RedisServer":
+        """Starts it (again, on the same port when `port` is given) and waits for PING."""
+        if shutil.which("redis-server") is None:
+            raise RuntimeError("redis-server is not installed")
+        self.port = port or self.port or free_port()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder), "--protected-mode", "yes"],
+            stdout=(self.folder / "redis.log").open("ab"), stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if client.ping():
+                    return self
+            except redis.RedisError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.1)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+    def stop(self) -> None:
+        """Stops the server this object started (its own pid only)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def unique_prefix() -> str:
+    return f"test{uuid.uuid4().hex[:12]}"

@@ -45,19 +45,19 @@ review: envs  ## run the review inbox alone (port 5006; creates a first login "a
 shell: envs  ## talk to the assistant in the terminal (needs perception and actions running)
 	@$(ENV) exec .venv/dialogue/bin/rasa shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
 
-bench: bench-perception bench-multimodal bench-voice  ## every benchmark (figures printed and written to bench/results/<date>/)
+audit:  ## known vulnerabilities in both Python environments (pip-audit; fails on a fixable one not in security/audit-allowlist.txt)
+	@scripts/audit.sh
 
-bench-perception: envs  ## perception endpoints: p50/p95 latency, real-time factors, peak memory, STT engines compared
-	@$(ENV) .venv/perception/bin/python -m bench.perception $(if $(QUICK),--quick,)
+bench: envs  ## every benchmark, one after another, under 45 min (QUICK=1: under 10; ONLY=speech,ocr: some): bench/results/<date>/report.md
+	@$(ENV) .venv/dialogue/bin/python -m bench.run $(if $(QUICK),--quick,) $(if $(ONLY),--only $(ONLY),)
 
-bench-multimodal: envs  ## multimodal NLU ablation (text-only vs concat vs weighted) and text latency beside picture turns
-	@$(ENV) .venv/dialogue/bin/python -m bench.multimodal_ablation
-	@$(ENV) .venv/dialogue/bin/python -m bench.multimodal_latency
+bench-full: envs  ## also the slow variants (BANKING77 with Rasa's default DIET, every STT engine on every clip): hours
+	@$(ENV) .venv/dialogue/bin/python -m bench.run --full $(if $(ONLY),--only $(ONLY),)
 
-bench-voice: envs  ## voice turns over the WebSocket: end of speech -> first audio byte, p50/p95 by stage
-	@$(ENV) .venv/dialogue/bin/python -m bench.voice_latency $(if $(QUICK),--turns 8,)
+bench-report:  ## join bench/results/<date>/ into report.md again; PUBLISH=1 also copies it to docs/benchmarks.md
+	@$(ENV) .venv/dialogue/bin/python -m bench.report $(if $(PUBLISH),--publish,)
 
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run run-scaled test envs seed train retrain rollback perception actions review shell bench bench-perception bench-multimodal bench-voice clean
+.PHONY: help run run-scaled test envs seed train retrain rollback perception actions review shell audit bench bench-full bench-report clean

@@ -19,7 +19,8 @@ Run with the dialogue venv from the repository root:
    the turns with no words at all, plus the accuracy on the text-only turns of
    tests/test_stories.yml (fusion must not cost plain text anything).
 
-Writes bench/results/<date>/multimodal_ablation.json and .md; prints the table.
+Writes the section multimodal_ablation (bench/common.py: .json, .md, plot) into bench/results/<date>/;
+prints the table. --quick trains with 10 epochs.
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 import yaml
+
+from bench.common import arguments, figure, machine_line, results_dir, save, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -296,24 +299,43 @@ def quiet() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="DIET epochs (default: tests/config.yml's)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--refresh-analyses", action="store_true",
                         help="make the pictures again and ask the perception service what they show")
     parser.add_argument("--models", type=Path, default=None,
                         help="folder for the trained models (default: a temporary one)")
-    parser.add_argument("--out", type=Path, default=None, help="default: bench/results/<date>")
-    args = parser.parse_args()
+
+
+def plot(results: Dict[str, Any], out: Path) -> str:
+    fig, axes = figure(7, 3.5)
+    groups = [("all", "all"), ("screenshot", "screenshots"), ("document", "documents"),
+              ("photo", "photos"), ("image_only", "picture only"), ("text_turns", "text turns")]
+    width = 0.8 / max(1, len(results))
+    for index, (variant, result) in enumerate(results.items()):
+        axes.bar([g + index * width for g in range(len(groups))],
+                 [result[key]["accuracy"] for key, _ in groups], width, label=variant)
+    axes.set_xticks([g + width * (len(results) - 1) / 2 for g in range(len(groups))])
+    axes.set_xticklabels([label for _, label in groups])
+    axes.set_ylabel("intent accuracy")
+    axes.set_ylim(0, 1.05)
+    axes.legend(loc="lower right")
+    return save(fig, out, "multimodal_ablation-accuracy")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = arguments(__doc__.splitlines()[0], argv, options)
+    started = time.time()
+    if args.quick and args.epochs is None:
+        args.epochs = 10
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     sys.path.insert(0, str(ROOT))
     quiet()
 
     cases = yaml.safe_load(EVAL_SET.read_text())["cases"]
     names = sorted({case["image"] for case in cases})
-    out = args.out or ROOT / "bench" / "results" / datetime.now().strftime("%Y-%m-%d")
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_dir(args.out)
     with Perception() as perception, tempfile.TemporaryDirectory(prefix="ablation-models-") as scratch:
         cached = json.loads(ANALYSES.read_text()) if ANALYSES.is_file() else {"analyses": {}}
         if args.refresh_analyses or set(names) - set(cached["analyses"]):
@@ -338,17 +360,23 @@ def main() -> None:
         "cases": len(cases), "intents": dict(Counter(case["intent"] for case in cases)),
         "kinds": dict(Counter(cached["analyses"][case["image"]]["kind"] for case in cases)),
         "engines": cached.get("engines"), "training_seconds": {k: round(v) for k, v in timings.items()},
-        "learned_weights": weights, "results": results,
+        "epochs": args.epochs, "learned_weights": weights, "results": results,
         "config": {variant: variant_config(variant, args.epochs)["pipeline"] for variant in models},
     }
-    (out / "multimodal_ablation.json").write_text(json.dumps(report, indent=1) + "\n")
     text = table(results)
     if weights:
         text += (f"\n\nlearned weights: w_t = {weights.get('w_t')}, w_i = {weights.get('w_i')} "
                  f"(cross-validated nearest-centroid accuracy {weights.get('cv_accuracy')} on "
                  f"{weights.get('cv_examples')} training examples with a picture)")
-    (out / "multimodal_ablation.md").write_text(text + "\n")
     print(text)
+    epochs = f"{args.epochs} DIET epochs" if args.epochs else "the epochs of tests/config.yml"
+    markdown = (f"`bench/multimodal_ablation.py`: {len(cases)} short or ambiguous messages with a screenshot, "
+                f"a statement or invoice, or a photo (bench/data/multimodal_eval.yml), through real Rasa NLU "
+                f"models trained on data/nlu/ ({epochs}): text-only (no picture features), concat and weighted "
+                f"fusion (docs/multimodal.md). Text-only turns are those of tests/test_stories.yml. Machine: "
+                f"{machine_line()}.\n\n{text}\n\n{plot(results, out)}\n")
+    write_section("multimodal_ablation", "Multimodal NLU: text-only vs fused picture features", report,
+                  markdown, out, started)
     for variant, result in results.items():
         wrong = [p for p in result["predictions"] if p["predicted"] != p["intent"]]
         print(f"\n{variant}: {len(wrong)} wrong")

@@ -1,33 +1,32 @@
-"""`make bench-perception`: latency, real-time factor and peak memory of every perception endpoint.
+"""Section "perception": latency, real-time factor and peak memory of every perception endpoint.
 
 Run with the perception venv: python -m bench.perception [--quick] [--out DIR]. It starts the
-service itself (the shipped config), makes its material locally (espeak-ng and festival speech,
-Chromium and Pillow screenshots, scikit-image photos), then starts one service per speech-to-text
-engine on the same audio to compare faster-whisper with openai-whisper on the same weights.
+service with the shipped perception/config.yml (every engine in one process), makes its material
+locally (espeak-ng speech, the Chromium and Pillow pictures of tests/perception/make_images.py)
+and times sequential HTTP requests from a client on the same machine, in 3 rounds (2 with
+--quick) for the rerun spread. Accuracy is elsewhere: bench/speech.py (WER of the speech-to-text
+engines, TTS intelligibility), bench/ocr.py (OCR character error rate).
+
+`Service`, `speak` and `wav_seconds` are shared with those sections.
 """
-import argparse
-import json
+import io
 import os
-import platform
-import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import requests
 import yaml
 
-from bench.wer import wer
+from bench.common import (ROOT, arguments, figure, free_port, machine_line, md_table, peak_rss_mb, save,
+                          spread, spread_text, summary, write_section)
 
-ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [
     "Where is my order? I ordered a laptop last week and it has not arrived.",
     "My order number is four five seven one and my email is on the account.",
@@ -40,17 +39,14 @@ SENTENCES = [
     "I was charged twice for the same order on my statement.",
     "Can you change the delivery address to my office?",
 ]
-VOICES = [("espeak-ng", "en-us"), ("espeak-ng", "en-gb"), ("espeak-ng", "en-us+f3"), ("festival", "slt")]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def shipped_config() -> Dict[str, Any]:
+    return yaml.safe_load((ROOT / "perception" / "config.yml").read_text())
 
 
 class Service:
-    """The perception service in a child process, with its peak memory read from /proc."""
+    """The perception service in a child process (its own session, so stop() ends all of it)."""
 
     def __init__(self, config: Dict[str, Any], workdir: Path, name: str) -> None:
         self.port = free_port()
@@ -59,46 +55,64 @@ class Service:
         path.write_text(yaml.safe_dump(config))
         env = dict(os.environ, PERCEPTION_CONFIG=str(path), PERCEPTION_PORT=str(self.port),
                    PERCEPTION_HOST="127.0.0.1", PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
-        self.log = (workdir / f"{name}.log").open("wb")
+        self.log_path = workdir / f"{name}.log"
+        self.log = self.log_path.open("wb")
         started = time.perf_counter()
         self.process = subprocess.Popen([sys.executable, "-m", "perception"], env=env, cwd=ROOT,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         while True:
             if self.process.poll() is not None:
-                raise SystemExit(f"the perception service ({name}) failed to start: see {workdir / name}.log")
+                self.log.close()
+                raise SystemExit(f"the perception service ({name}) failed to start: see {self.log_path}")
             try:
                 if requests.get(f"{self.url}/health", timeout=2).json().get("status") == "ok":
                     break
-            except requests.RequestException:
+            except (requests.RequestException, ValueError):
                 pass
             time.sleep(0.5)
         self.start_s = time.perf_counter() - started
 
-    def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+    def peak_rss_mb(self) -> Optional[float]:
+        return peak_rss_mb(self.process.pid)
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
         self.log.close()
+
+    def __enter__(self) -> "Service":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+
+def only_tasks(config: Dict[str, Any], **tasks: Dict[str, Any]) -> Dict[str, Any]:
+    """The config with just the given tasks, each given as {engine/options overrides}."""
+    chosen = {}
+    for task, overrides in tasks.items():
+        base = dict(config["tasks"][task])
+        base["options"] = {**base.get("options", {}), **overrides.get("options", {})}
+        if "engine" in overrides:
+            base["engine"] = overrides["engine"]
+        chosen[task] = base
+    return {**config, "tasks": chosen}
 
 
 def speak(engine: str, voice: str, text: str, path: Path) -> Path:
+    """A wav of text said by espeak-ng (voice e.g. en-us, en-gb+m3) or festival (cmu_us_slt_arctic_hts)."""
     if engine == "espeak-ng":
         subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
-    else:
-        subprocess.run(["text2wave", "-o", str(path), "-eval", "(voice_cmu_us_slt_arctic_hts)"],
+    elif engine == "festival":
+        subprocess.run(["text2wave", "-o", str(path), "-eval", f"(voice_{voice})"],
                        input=text.encode(), check=True, capture_output=True)
+    else:
+        raise ValueError(f"unknown speech engine {engine}")
     return path
 
 
 def wav_seconds(data: bytes) -> float:
-    import io
-    import wave
-
     with wave.open(io.BytesIO(data)) as wav:
         return wav.getnframes() / wav.getframerate()
 
@@ -111,135 +125,132 @@ def timed(function: Callable[[], requests.Response]) -> tuple:
     return elapsed, response
 
 
-def summary(values: List[float]) -> Dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(values), "p50": statistics.median(ordered), "p95": p95, "mean": statistics.fmean(ordered)}
-
-
-def bench_endpoints(url: str, audio: List[Dict[str, Any]], images: Dict[str, Path], repeat: int) -> Dict[str, Any]:
+def one_round(url: str, audio: List[Dict[str, Any]], images: Dict[str, Path], repeat: int) -> Dict[str, Dict[str, List[float]]]:
+    """Latencies (s) per endpoint, plus real-time factors / throughput where they apply."""
     post = requests.post
-    results: Dict[str, Any] = {}
-    results["embed (1 text)"] = summary([timed(lambda: post(f"{url}/v1/embed", json={"texts": [SENTENCES[i % 10]]}, timeout=30))[0]
-                                         for i in range(repeat * 3)])
-    results["embed (32 texts)"] = summary([timed(lambda: post(f"{url}/v1/embed", json={"texts": SENTENCES * 3 + SENTENCES[:2]}, timeout=30))[0]
-                                           for _ in range(repeat)])
-    latencies, factors, errors = [], [], []
+    rows: Dict[str, Dict[str, List[float]]] = {}
+    rows["embed, 1 text"] = {"latency": [timed(lambda: post(f"{url}/v1/embed", json={"texts": [SENTENCES[i % 10]]}, timeout=30))[0]
+                                         for i in range(repeat * 3)]}
+    texts = SENTENCES * 3 + SENTENCES[:2]
+    rows["embed, 32 texts"] = {"latency": [timed(lambda: post(f"{url}/v1/embed", json={"texts": texts}, timeout=30))[0]
+                                           for _ in range(repeat)]}
+    latency, rtf = [], []
     for clip in audio:
-        elapsed, response = timed(lambda: post(f"{url}/v1/transcribe", files={"file": ("a.wav", clip["wav"])}, timeout=120))
-        latencies.append(elapsed)
-        factors.append(elapsed / clip["seconds"])
-        errors.append(wer(clip["text"], response.json()["text"]))
-    results["transcribe"] = {**summary(latencies), "rtf": statistics.fmean(factors), "wer": statistics.fmean(errors)}
-    latencies, factors, errors = [], [], []
+        elapsed, _ = timed(lambda: post(f"{url}/v1/transcribe", files={"file": ("a.wav", clip["wav"])}, timeout=120))
+        latency.append(elapsed)
+        rtf.append(elapsed / clip["seconds"])
+    rows["transcribe (faster-whisper base, int8)"] = {"latency": latency, "rtf": rtf}
+    latency, rtf = [], []
     for text in SENTENCES[:repeat]:
         elapsed, response = timed(lambda: post(f"{url}/v1/synthesize", json={"text": text}, timeout=120))
-        latencies.append(elapsed)
-        factors.append(elapsed / wav_seconds(response.content))
-        heard = post(f"{url}/v1/transcribe", files={"file": ("s.wav", response.content)}, timeout=120).json()["text"]
-        errors.append(wer(text, heard))
-    results["synthesize"] = {**summary(latencies), "rtf": statistics.fmean(factors), "round_trip_wer": statistics.fmean(errors)}
+        latency.append(elapsed)
+        rtf.append(elapsed / wav_seconds(response.content))
+    rows["synthesize (Piper joe)"] = {"latency": latency, "rtf": rtf}
     for name, path in images.items():
         data = path.read_bytes()
-        results[f"ocr ({name})"] = summary([timed(lambda: post(f"{url}/v1/ocr", files={"file": (path.name, data)}, timeout=120))[0]
-                                            for _ in range(repeat)])
-        results[f"image/analyze ({name})"] = summary(
-            [timed(lambda: post(f"{url}/v1/image/analyze", files={"file": (path.name, data)}, timeout=120))[0]
-             for _ in range(repeat)])
+        for endpoint in ("ocr", "image/analyze"):
+            rows[f"{endpoint}, {name}"] = {"latency": [
+                timed(lambda: post(f"{url}/v1/{endpoint}", files={"file": (path.name, data)}, timeout=120))[0]
+                for _ in range(repeat)]}
     photo = images["photo"].read_bytes()
     for concurrency in (1, 8):
-        def one(_):
+        def one(_: int) -> float:
             return timed(lambda: post(f"{url}/v1/image/analyze", files={"file": ("p.jpg", photo)}, timeout=120))[0]
         started = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
-            latencies = list(pool.map(one, range(8 * repeat // 2 or 8)))
-        results[f"image/analyze photo, concurrency {concurrency}"] = {
-            **summary(latencies), "images_per_s": len(latencies) / (time.perf_counter() - started)}
-    return results
+            latency = list(pool.map(one, range(4 * repeat)))
+        rows[f"image/analyze, photo, concurrency {concurrency}"] = {
+            "latency": latency, "images_per_s": [len(latency) / (time.perf_counter() - started)]}
+    return rows
 
 
-def stt_engines(quick: bool) -> List[tuple]:
-    engines = [("faster-whisper", "base"), ("faster-whisper", "tiny.en"), ("openai-whisper", "base")]
-    return engines if not quick else engines[:1] + engines[2:]
+def combine(rounds: Sequence[Dict[str, Dict[str, List[float]]]]) -> Dict[str, Any]:
+    """Per endpoint: latency summary over all rounds, the spread of its per-round p50, mean RTF."""
+    figures: Dict[str, Any] = {}
+    for name in rounds[0]:
+        pooled = [x for r in rounds for x in r[name]["latency"]]
+        row = {"latency_s": summary(pooled),
+               "p50_spread_s": spread([summary(r[name]["latency"])["p50"] for r in rounds])}
+        for extra in ("rtf", "images_per_s"):
+            if extra in rounds[0][name]:
+                per_round = [sum(r[name][extra]) / len(r[name][extra]) for r in rounds]
+                row[extra] = spread(per_round)
+        figures[name] = row
+    return figures
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions and clips")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / datetime.now().strftime("%Y-%m-%d")))
-    args = parser.parse_args(argv)
+def markdown(figures: Dict[str, Any], info: Dict[str, Any], rounds: int) -> str:
+    rows = []
+    for name, row in figures["endpoints"].items():
+        other = []
+        if "rtf" in row:
+            other.append(f"RTF {spread_text(row['rtf'])}")
+        if "images_per_s" in row:
+            other.append(f"{spread_text(row['images_per_s'], digits=1)} images/s")
+        rows.append([name, row["latency_s"]["n"], f"{row['latency_s']['p50']:.3f}", f"{row['latency_s']['p95']:.3f}",
+                     spread_text(row["p50_spread_s"]), "; ".join(other)])
+    table = md_table(["endpoint", "n", "p50 s", "p95 s", "p50 per round: median (min–max)", "other"], rows,
+                     numeric=[False, True, True, True, False, False])
+    return f"""Machine: {machine_line(info)}. The shipped `perception/config.yml`, every engine in one
+process: start-up {figures['service_start_s']:.1f} s, peak memory {figures['service_peak_rss_mb']:.0f} MB.
+Sequential HTTP requests from a client on the same machine unless a concurrency is given, in
+{rounds} rounds; n counts all rounds. Speech: espeak-ng (en-us, en-gb) saying {len(SENTENCES)}
+customer-service sentences; pictures: tests/perception/make_images.py (a Chromium-rendered error
+page 1280×800, a Pillow-rendered invoice, scikit-image's coffee photo). RTF = HTTP round trip /
+audio duration (per round: the mean over its clips). Accuracy of these engines: the speech, tts
+and ocr sections.
+
+{table}
+
+{figures['plot']}
+"""
+
+
+def plot(figures: Dict[str, Any], folder: Path) -> str:
+    names = list(figures)
+    fig, axes = figure(8, 5)
+    p50 = [figures[n]["latency_s"]["p50"] for n in names]
+    p95 = [figures[n]["latency_s"]["p95"] for n in names]
+    y = range(len(names))
+    axes.barh(y, p95, color="#c6d4ee", label="p95")
+    axes.barh(y, p50, color="#0b3d91", label="p50")
+    axes.set_yticks(list(y), names, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel("latency (s)")
+    axes.set_title("Perception endpoints (shipped config)")
+    axes.legend()
+    return save(fig, folder, "perception-latency")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = arguments(__doc__.splitlines()[0], argv)
+    started = time.time()
+    rounds = 2 if args.quick else 3
     repeat = 3 if args.quick else 10
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-perception-"))
-    voices = VOICES[:2] if args.quick else VOICES
-    voices = [v for v in voices if shutil.which(v[0] if v[0] != "festival" else "text2wave")]
-    sentences = SENTENCES[:5] if args.quick else SENTENCES
-    audio = []
-    for engine, voice in voices:
-        for index, text in enumerate(sentences):
-            data = speak(engine, voice, text, workdir / f"{engine}-{voice}-{index}.wav".replace("+", "_")).read_bytes()
-            audio.append({"text": text, "voice": f"{engine}:{voice}", "wav": data, "seconds": wav_seconds(data)})
-    subprocess.run([sys.executable, str(ROOT / "tests" / "perception" / "make_images.py"), str(workdir)],
-                   check=True, capture_output=True)
-    images = {"screenshot": workdir / "error_page.png", "statement": workdir / "invoice.png", "photo": workdir / "coffee.jpg"}
+    from bench.common import machine, results_dir
 
-    config = yaml.safe_load((ROOT / "perception" / "config.yml").read_text())
-    report: Dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                              "machine": machine(), "quick": args.quick, "audio_clips": len(audio),
-                              "audio_seconds": round(sum(c["seconds"] for c in audio), 1)}
-    service = Service(config, workdir, "all")
-    try:
-        report["service_start_s"] = service.start_s
-        report["endpoints"] = bench_endpoints(service.url, audio[: repeat * 2], images, repeat)
-        report["service_peak_rss_mb"] = service.peak_rss_mb()
-    finally:
-        service.stop()
-
-    report["speech_to_text"] = {}
-    for engine, model in stt_engines(args.quick):
-        only = {**config, "tasks": {"transcribe": {**config["tasks"]["transcribe"], "engine": engine,
-                                                   "options": {**config["tasks"]["transcribe"]["options"], "model": model}}}}
-        stt = Service(only, workdir, f"stt-{engine}-{model}")
-        try:
-            factors, errors, seconds = [], [], []
-            for clip in audio:
-                elapsed, response = timed(lambda: requests.post(f"{stt.url}/v1/transcribe", files={"file": ("a.wav", clip["wav"])}, timeout=300))
-                seconds.append(elapsed)
-                factors.append(elapsed / clip["seconds"])
-                errors.append(wer(clip["text"], response.json()["text"]))
-            report["speech_to_text"][f"{engine} {model}"] = {
-                "clips": len(audio), "wer": statistics.fmean(errors), "rtf": statistics.fmean(factors),
-                **{f"latency_{k}": v for k, v in summary(seconds).items() if k in ("p50", "p95")},
-                "start_s": stt.start_s, "peak_rss_mb": stt.peak_rss_mb()}
-        finally:
-            stt.stop()
-    (out / "perception.json").write_text(json.dumps(report, indent=2))
-    print_report(report)
-    print(f"\nwritten: {out / 'perception.json'}")
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-def machine() -> Dict[str, Any]:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version()}
-
-
-def print_report(report: Dict[str, Any]) -> None:
-    m = report["machine"]
-    print(f"\nPerception service, {m['cores']} cores ({m['cpu']}), {report['date']}"
-          f"{' (quick)' if report['quick'] else ''}")
-    print(f"start-up with every engine: {report['service_start_s']:.1f} s; peak memory {report['service_peak_rss_mb']:.0f} MB")
-    print(f"\n{'endpoint':44} {'n':>3} {'p50 s':>7} {'p95 s':>7}  extra")
-    for name, row in report["endpoints"].items():
-        extra = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("n", "p50", "p95", "mean"))
-        print(f"{name:44} {row['n']:>3} {row['p50']:>7.3f} {row['p95']:>7.3f}  {extra}")
-    print(f"\nspeech to text on the same {report['audio_clips']} clips ({report['audio_seconds']} s of espeak-ng/festival speech)")
-    print(f"{'engine':28} {'WER':>6} {'RTF':>6} {'p50 s':>7} {'p95 s':>7} {'start s':>8} {'peak MB':>8}")
-    for name, row in report["speech_to_text"].items():
-        print(f"{name:28} {row['wer']:>6.3f} {row['rtf']:>6.3f} {row['latency_p50']:>7.2f} {row['latency_p95']:>7.2f} "
-              f"{row['start_s']:>8.1f} {row['peak_rss_mb']:>8.0f}")
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="bench-perception-") as temp:
+        workdir = Path(temp)
+        audio = []
+        for voice in ("en-us", "en-gb"):
+            for index, text in enumerate(SENTENCES[: repeat // 2 + 1] if args.quick else SENTENCES):
+                data = speak("espeak-ng", voice, text, workdir / f"{voice}-{index}.wav").read_bytes()
+                audio.append({"wav": data, "seconds": wav_seconds(data)})
+        subprocess.run([sys.executable, str(ROOT / "tests" / "perception" / "make_images.py"), str(workdir)],
+                       check=True, capture_output=True)
+        images = {"screenshot": workdir / "error_page.png", "invoice": workdir / "invoice.png",
+                  "photo": workdir / "coffee.jpg"}
+        with Service(shipped_config(), workdir, "all") as service:
+            measured = [one_round(service.url, audio, images, repeat) for _ in range(rounds)]
+            figures: Dict[str, Any] = {"service_start_s": round(service.start_s, 2),
+                                       "service_peak_rss_mb": service.peak_rss_mb(),
+                                       "rounds": rounds, "audio_clips": len(audio),
+                                       "endpoints": combine(measured)}
+    folder = results_dir(args.out)
+    figures["plot"] = plot(figures["endpoints"], folder)
+    write_section("perception", "Perception service endpoints", figures, markdown(figures, info, rounds),
+                  out=args.out, started=started)
 
 
 if __name__ == "__main__":

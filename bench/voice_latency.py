@@ -1,16 +1,17 @@
-"""Voice turn latency: end of the caller's speech -> first byte of the reply's audio, by stage.
+"""Voice call latency: end of the caller's speech -> first byte of the reply's audio, by stage.
 
-Run with the dialogue venv from the repository root:
+Run with the dialogue venv from the repository root (section "voice"):
 
-    .venv/dialogue/bin/python -m bench.voice_latency [--turns 20] [--model models/X.tar.gz]
+    .venv/dialogue/bin/python -m bench.voice_latency [--quick] [--turns 20] [--model models/X.tar.gz]
     .venv/dialogue/bin/python -m bench.voice_latency --rasa-url http://127.0.0.1:5005   # reuse
 
-Without --rasa-url it starts the real processes (perception service, action server, `rasa run`
-with credentials.yml, so with the voice channel) as the tests do, training tests/config.yml
-first when no --model is given. Each turn is one call to /webhooks/voice/stream: a caller that
-streams a 20 ms PCM16 frame every 20 ms (espeak-ng speech, then silence, as a phone does) asks
-one question; the client measures from the moment its last frame of speech went out to the
-arrival of the first audio message, and the server reports its stages in the `timings` event:
+Without --rasa-url it starts the real processes (bench/stack.py: perception service, action
+server, `rasa run` with credentials.yml, so with the voice channel), training tests/config.yml
+first when no --model is given. bench/e2e.py runs the same measurement (`measure`) as part of
+the end-to-end section. Each turn is one call to /webhooks/voice/stream: a caller that streams a
+20 ms PCM16 frame every 20 ms (espeak-ng speech, then silence, as a phone does) asks one
+question; the client measures from the moment its last frame of speech went out to the arrival
+of the first audio message, and the server reports its stages in the `timings` event:
 
 - end of turn: end of speech -> the detector declares the turn over (the 700 ms of silence the
   end-of-turn policy waits, plus the VAD hop)
@@ -18,28 +19,20 @@ arrival of the first audio message, and the server reports its stages in the `ti
 - Rasa reply: on_new_message through the NLU pipeline, the policies and the action server
 - first audio: synthesis of the first sentence (Piper) until its first chunk is sent
 
-Writes bench/results/<date>/voice_latency.json and prints the table.
+Calls run one after the other, in rounds (3, --quick 2) for the rerun spread.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import os
-import platform
 import signal
-import statistics
 import sys
-import tempfile
+import time
 import uuid
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
-from tests import services
+from bench import common
 from tests.voice.call import VoiceCall, silence, speech
 
-ROOT = services.ROOT
 QUESTIONS = ["Do you ship to Canada?", "Hello there.", "How much is the Aero 14?",
              "What is the warranty on the Vista 55?", "Thank you.", "How do I reset my password?",
              "Where is my order?", "Can I talk to a person?"]
@@ -47,18 +40,7 @@ STAGES = [("end of speech -> end of turn", "end_of_turn_ms"), ("end of turn -> t
           ("transcript -> Rasa reply", "rasa_ms"), ("Rasa reply -> first audio byte", "first_audio_ms"),
           ("end of speech -> first audio byte (server)", "total_ms"),
           ("end of speech -> first audio byte (client)", "client_ms")]
-
-
-def percentile(values: List[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-def summary(values: List[float]) -> Optional[Dict[str, float]]:
-    if not values:
-        return None
-    return {"n": len(values), "p50_ms": round(statistics.median(values), 1),
-            "p95_ms": round(percentile(values, 0.95), 1), "max_ms": round(max(values), 1)}
+SETTINGS = "credentials.yml voice channel defaults: end_of_turn_ms 700, VAD hop 96 ms, speculate_ms 224"
 
 
 async def one_turn(url: str, question: str) -> Dict[str, Any]:
@@ -76,69 +58,102 @@ async def one_turn(url: str, question: str) -> Dict[str, Any]:
         await call.hang_up()
 
 
-async def measure(url: str, turns: int, warmup: int) -> List[Dict[str, Any]]:
+async def measure(url: str, turns: int, warmup: int, first: int = 0) -> List[Dict[str, Any]]:
+    """`turns` one-question calls to the WebSocket `url` after `warmup` unmeasured ones."""
     for number in range(warmup):
         await one_turn(url, QUESTIONS[number % len(QUESTIONS)])
     rows = []
-    for number in range(turns):
+    for number in range(first, first + turns):
         row = await one_turn(url, QUESTIONS[number % len(QUESTIONS)])
         row["question"] = number % len(QUESTIONS)
         rows.append(row)
-        print(f"turn {number + 1}/{turns}: client {row['client_ms']} ms, server {row['total_ms']} ms "
+        print(f"voice turn {number + 1}: client {row['client_ms']} ms, server {row['total_ms']} ms "
               f"({row['outcome']})", flush=True)
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=20)
+def stream_url(rasa_url: str) -> str:
+    return rasa_url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://") + "/webhooks/voice/stream"
+
+
+def measure_rounds(rasa_url: str, rounds: int, turns_per_round: int, warmup: int) -> List[List[Dict[str, Any]]]:
+    url = stream_url(rasa_url)
+    done: List[List[Dict[str, Any]]] = []
+    for number in range(rounds):
+        done.append(asyncio.run(measure(url, turns_per_round, warmup if number == 0 else 0,
+                                        first=number * turns_per_round)))
+    return done
+
+
+def figures_of(per_round: List[List[Dict[str, Any]]]) -> Dict[str, Any]:
+    """Stage summaries (ms) over every spoken turn, and the spread of each round's medians."""
+    rows = [row for chunk in per_round for row in chunk]
+    spoken = [row for row in rows if row["outcome"] == "spoken"]
+    stages = {key: common.summary([row[key] for row in spoken if isinstance(row.get(key), (int, float))], 1)
+              for _, key in STAGES}
+    medians = {}
+    for _, key in STAGES:
+        values = []
+        for chunk in per_round:
+            numbers = [row[key] for row in chunk if row["outcome"] == "spoken" and isinstance(row.get(key), (int, float))]
+            if numbers:
+                values.append(common.percentile(numbers, 0.5))
+        medians[key] = common.spread(values, 1)
+    return {"stages_ms": stages, "round_median_spread_ms": medians, "turns": rows,
+            "spoken_turns": len(spoken), "calls": len(rows), "settings": SETTINGS}
+
+
+def table(figures: Dict[str, Any]) -> str:
+    rows = []
+    for label, key in STAGES:
+        stage = figures["stages_ms"].get(key) or {}
+        if stage.get("n"):
+            rows.append([label, stage["n"], f"{stage['p50']:.0f}", f"{stage['p95']:.0f}", f"{stage['max']:.0f}",
+                         common.spread_text(figures["round_median_spread_ms"][key], digits=0)])
+    return common.md_table(["stage", "n", "p50 ms", "p95 ms", "max ms", "median per round (spread)"], rows,
+                           [False, True, True, True, True, False])
+
+
+def options(parser: Any) -> None:
+    parser.add_argument("--turns", type=int, default=None, help="calls in all (default 12, --quick 4)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--model", default=None)
     parser.add_argument("--rasa-url", default=None, help="reuse a running Rasa (with the voice channel)")
-    args = parser.parse_args()
-    out = ROOT / "bench" / "results" / datetime.now().strftime("%Y-%m-%d")
-    out.mkdir(parents=True, exist_ok=True)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = common.arguments(__doc__.splitlines()[0], argv, options)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the services it started
-    processes: List[services.Service] = []
-    model = args.model
-    try:
-        if args.rasa_url:
-            url = args.rasa_url.rstrip("/")
-        else:
-            scratch = Path(tempfile.mkdtemp(prefix="voice-latency-"))
-            perception = services.start_perception("voice-latency-perception")
-            processes.append(perception)
-            perception_url = perception.health_url.rsplit("/health", 1)[0]
-            model = model or services.train_model("tests/config.yml", perception_url)
-            db = services.seed_db(scratch / "company.db")
-            actions = services.start_actions("voice-latency-actions", db, perception_url)
-            processes.append(actions)
-            rasa = services.start_rasa("voice-latency-rasa", model, actions.health_url.rsplit("/health", 1)[0],
-                                       perception_url, scratch / "tracker.db", uuid.uuid4().hex,
-                                       attachments_dir=scratch / "attachments")
-            processes.append(rasa)
-            url = rasa.health_url.rstrip("/")
-        ws = url.replace("http://", "ws://").replace("https://", "wss://") + "/webhooks/voice/stream"
-        rows = asyncio.run(measure(ws, args.turns, args.warmup))
-    finally:
-        for process in reversed(processes):
-            process.stop()
-    spoken = [row for row in rows if row["outcome"] == "spoken"]
-    report = {
-        "stages": {key: summary([row[key] for row in spoken if isinstance(row.get(key), (int, float))])
-                   for _, key in STAGES},
-        "turns": rows, "spoken_turns": len(spoken), "questions": QUESTIONS, "model": model,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
-        "settings": "credentials.yml voice channel defaults: end_of_turn_ms 700, VAD hop 96 ms, speculate_ms 224",
-    }
-    (out / "voice_latency.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nvoice turns: {len(spoken)} spoken of {len(rows)}; {os.cpu_count()} CPUs")
-    print("| stage | n | p50 ms | p95 ms | max ms |\n| --- | --: | --: | --: | --: |")
-    for label, key in STAGES:
-        row = report["stages"][key]
-        if row:
-            print(f"| {label} | {row['n']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |")
-    print(f"written to {out / 'voice_latency.json'}")
+    started = time.time()
+    rounds = 2 if args.quick else 3
+    turns = args.turns or (4 if args.quick else 12)
+    per_round_turns = max(1, turns // rounds)
+    machine_before = common.machine()
+    if args.rasa_url:
+        per_round = measure_rounds(args.rasa_url, rounds, per_round_turns, args.warmup)
+        model = None
+    else:
+        from bench.stack import Stack
+
+        with Stack("bench-voice", model=args.model) as stack:
+            per_round = measure_rounds(stack.url, rounds, per_round_turns, args.warmup)
+            model = stack.model
+    figures = figures_of(per_round)
+    figures.update(model=model, machine_at_start=machine_before)
+    markdown = f"""
+Measured on {common.machine_line(machine_before)}; the machine may have been shared with other
+jobs. {figures['spoken_turns']} of {figures['calls']} one-question calls to
+`/webhooks/voice/stream` were answered with speech ({rounds} rounds of {per_round_turns} after
+{args.warmup} warm-up calls), one call at a time. The caller streams espeak-ng speech in 20 ms
+frames in real time; stages are the server's `timings` event, the last row the client's own
+clock. {SETTINGS}.
+
+{table(figures)}
+
+Rerun: `.venv/dialogue/bin/python -m bench.voice_latency` (`--quick`: 4 calls).
+"""
+    common.write_section("voice", "Voice calls: end of speech to first audio byte", figures, markdown,
+                         args.out, started)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Word error rate (tests and benchmarks): (substitutions + deletions + insertions) / reference words."""
+"""Error rates for tests and benchmarks: word error rate (speech) and character error rate (OCR),
+both (substitutions + deletions + insertions) / length of the reference."""
 import re
-from typing import List
+from typing import List, Sequence
 
 NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
            "7": "seven", "8": "eight", "9": "nine", "10": "ten", "11": "eleven", "12": "twelve"}
@@ -30,13 +31,33 @@ def words(text: str) -> List[str]:
     return joined
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    if not ref:
-        return float(bool(hyp))
-    row = list(range(len(hyp) + 1))  # edit distance over words, one row at a time
+def edit_distance(ref: Sequence, hyp: Sequence) -> int:
+    """Levenshtein distance (unit costs) between two sequences of words or characters."""
+    row = list(range(len(hyp) + 1))  # one row of the table at a time
     for i, r in enumerate(ref, 1):
         previous, row[0] = row[0], i
         for j, h in enumerate(hyp, 1):
             previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[-1] / len(ref)
+    return row[-1]
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = words(reference), words(hypothesis)
+    if not ref:
+        return float(bool(hyp))
+    return edit_distance(ref, hyp) / len(ref)
+
+
+def squeeze(text: str) -> str:
+    """Whitespace normalised for CER: every run of spaces, tabs and newlines becomes one space."""
+    return " ".join(text.split())
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate: character edit distance / reference characters, after whitespace
+    normalisation (squeeze). Case and punctuation count, as they do for codes like "BW-1001".
+    Can exceed 1 when the hypothesis is much longer than the reference."""
+    ref, hyp = squeeze(reference), squeeze(hypothesis)
+    if not ref:
+        return float(bool(hyp))
+    return edit_distance(ref, hyp) / len(ref)

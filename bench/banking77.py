@@ -362,7 +362,6 @@ def run_sklearn(variant: str, train: List[Tuple[str, str]], test: List[Tuple[str
                 cache: EmbeddingCache, client: Any) -> Dict[str, Any]:
     """Fits the classifier on the training embeddings (cached), scores the test split, then times
     one message at a time: a real embedding call to the service, the n-grams, the prediction."""
-    import numpy as np
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

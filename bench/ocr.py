@@ -3,7 +3,7 @@ shipped) on screenshots and documents, clean and degraded.
 
     python -m bench.ocr [--quick] [--out DIR]      # perception venv
 
-Material, made here and cached under var/bench/ocr/ (git-ignored), each picture with the exact
+Material, made here and cached under bench/cache/ocr/ (git-ignored), each picture with the exact
 text drawn on it as its reference:
 - 12 screenshots rendered by headless Chromium: Brightwave error pages (desktop 1280x800 in
   light, dark and warm themes) and phone error screens (390x844) with the BW- codes and screen
@@ -25,7 +25,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import requests
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -35,7 +35,7 @@ from bench.common import (ROOT, arguments, figure, machine, machine_line, md_tab
 from bench.perception import Service, only_tasks, shipped_config, timed
 from bench.wer import cer, squeeze
 
-CACHE = ROOT / "var" / "bench" / "ocr"
+CACHE = ROOT / "bench" / "cache" / "ocr"
 PACK = ROOT / "packs" / "brightwave"
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 DEGRADATIONS = ("clean", "rotated 3°", "blur r1.2", "JPEG q40", "all three")

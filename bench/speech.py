@@ -8,7 +8,7 @@ this benchmark), said by four voices in turn (sentence i by voice i mod 4: espea
 espeak-ng en-gb+f3, festival cmu_us_slt_arctic_hts, Piper joe through the service's
 /v1/synthesize), each clean and with seeded pink noise mixed in at 10 dB SNR (speech power over
 its active 20 ms frames, noise power over the clip). Clips are cached as wav under
-var/bench/speech/ (git-ignored), so reruns only transcribe.
+bench/cache/speech/ (git-ignored), so reruns only transcribe.
 
 speech: word error rate (bench.wer: corpus WER = word edits / reference words), real-time factor
 (HTTP round trip / audio duration) and p50/p95 latency per engine x condition, with a per-voice
@@ -43,7 +43,7 @@ from bench.perception import Service, only_tasks, shipped_config, speak, timed
 from bench.wer import edit_distance, words
 
 SENTENCES_FILE = ROOT / "bench" / "data" / "speech_sentences.txt"
-CACHE = ROOT / "var" / "bench" / "speech"
+CACHE = ROOT / "bench" / "cache" / "speech"
 VOICES = [("espeak-ng", "en-us"), ("espeak-ng", "en-gb+f3"), ("festival", "cmu_us_slt_arctic_hts"),
           ("piper", "joe")]
 SNR_DB = 10.0

@@ -3,7 +3,6 @@ reading the dataset, the stratified subset, the folds, the metrics, the epoch ti
 progress bar, the embedding cache and the markdown. No model is trained here."""
 import json
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -34,7 +34,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -55,6 +54,7 @@ from bench.common import (
     summary,
     write_section,
 )
+from bench.stack import Perception
 
 NAME = "banking77"
 TITLE = "Intent detection on BANKING77"
@@ -249,49 +249,6 @@ class EmbeddingCache:
                 np.savez(temporary, keys=np.array(self.keys, dtype="U40"), vectors=self.vectors)
                 temporary.replace(self.path)
             self.added = 0
-
-
-def perception_healthy(url: str) -> bool:
-    import requests
-
-    try:
-        engines = requests.get(f"{url}/health", timeout=5).json().get("engines") or {}
-    except (requests.RequestException, ValueError):
-        return False
-    return bool((engines.get("embed") or {}).get("loaded"))
-
-
-class Perception:
-    """PERCEPTION_URL when it serves embed; else a perception service of our own (embed only)."""
-
-    def __init__(self) -> None:
-        self.url = os.environ.get("PERCEPTION_URL", "http://127.0.0.1:8700").rstrip("/")
-        self.service = None
-        self.folder: Optional[tempfile.TemporaryDirectory] = None
-
-    def __enter__(self) -> "Perception":
-        if perception_healthy(self.url):
-            return self
-        import yaml
-
-        sys.path.insert(0, str(ROOT))
-        from tests import services
-
-        self.folder = tempfile.TemporaryDirectory(prefix="banking77-perception-")
-        config = yaml.safe_load((ROOT / "perception" / "config.yml").read_text())
-        config["tasks"] = {k: v for k, v in config["tasks"].items() if k == "embed"}
-        path = Path(self.folder.name) / "perception.yml"
-        path.write_text(yaml.safe_dump(config))
-        print("starting a perception service (embed) ...", flush=True)
-        self.service = services.start_perception("banking77-perception", config=path)
-        self.url = self.service.health_url.rsplit("/health", 1)[0]
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.service:
-            self.service.stop()
-        if self.folder:
-            self.folder.cleanup()
 
 
 class EmbedProxy:
@@ -678,7 +635,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     results: Dict[str, Dict[str, Any]] = {}
     needs_embeddings = any(v != "rasa-default" for v in chosen)  # [] for --report-only
     cache = EmbeddingCache(CACHE)
-    with (Perception() if needs_embeddings else _Nothing()) as perception:
+    with (Perception(("embed",), "banking77") if needs_embeddings else _Nothing()) as perception:
         client = None
         if needs_embeddings:
             from perception.client import PerceptionClient

@@ -41,10 +41,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import requests
 import yaml
 
 from bench.common import arguments, figure, machine_line, results_dir, save, write_section
+from bench.stack import Perception
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -87,45 +87,6 @@ def variant_config(variant: str, epochs: Optional[int]) -> Dict[str, Any]:
 
 
 # ---------------------------------------------------------------- perception
-
-
-def healthy(url: str) -> bool:
-    try:
-        engines = requests.get(f"{url}/health", timeout=5).json().get("engines") or {}
-    except (requests.RequestException, ValueError):
-        return False
-    return all((engines.get(task) or {}).get("loaded") for task in ("embed", "image", "ocr"))
-
-
-class Perception:
-    """PERCEPTION_URL when it serves embed, image and ocr; else a service of our own."""
-
-    def __init__(self) -> None:
-        self.url = os.environ.get("PERCEPTION_URL", "http://127.0.0.1:8700").rstrip("/")
-        self.service = None
-        self.folder = None
-
-    def __enter__(self) -> "Perception":
-        if healthy(self.url):
-            return self
-        sys.path.insert(0, str(ROOT))
-        from tests import services
-
-        self.folder = tempfile.TemporaryDirectory(prefix="ablation-perception-")
-        config = yaml.safe_load((ROOT / "perception" / "config.yml").read_text())
-        config["tasks"] = {k: v for k, v in config["tasks"].items() if k in ("embed", "image", "ocr")}
-        path = Path(self.folder.name) / "perception.yml"
-        path.write_text(yaml.safe_dump(config))
-        print("starting a perception service (embed, image, ocr) ...", flush=True)
-        self.service = services.start_perception("ablation-perception", config=path)
-        self.url = self.service.health_url.rsplit("/health", 1)[0]
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.service:
-            self.service.stop()
-        if self.folder:
-            self.folder.cleanup()
 
 
 def refresh_analyses(url: str, names: List[str]) -> Dict[str, Any]:
@@ -336,7 +297,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     cases = yaml.safe_load(EVAL_SET.read_text())["cases"]
     names = sorted({case["image"] for case in cases})
     out = results_dir(args.out)
-    with Perception() as perception, tempfile.TemporaryDirectory(prefix="ablation-models-") as scratch:
+    with Perception(("embed", "image", "ocr"), "ablation") as perception, tempfile.TemporaryDirectory(prefix="ablation-models-") as scratch:
         cached = json.loads(ANALYSES.read_text()) if ANALYSES.is_file() else {"analyses": {}}
         if args.refresh_analyses or set(names) - set(cached["analyses"]):
             print(f"analysing {len(names)} pictures with the perception service ...", flush=True)

@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bench.banking77 import CACHE, EmbeddingCache, EmbedProxy, Perception, quiet, rasa_env, VENV_DIALOGUE
+from bench.banking77 import CACHE, EmbeddingCache, EmbedProxy, quiet, rasa_env, VENV_DIALOGUE
 from bench.common import (
     ROOT,
     arguments,
@@ -43,6 +43,7 @@ from bench.common import (
     spread_text,
     write_section,
 )
+from bench.stack import Perception
 
 NAME = "nlu_cv"
 TITLE = "Parley NLU: cross-validated intent detection"
@@ -276,7 +277,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     diet: List[str] = []
     per_fold, train_seconds = [], []
     cache = EmbeddingCache(CACHE)
-    with Perception() as perception, EmbedProxy(perception.url, cache) as proxy:
+    with Perception(("embed",), "nlu-cv") as perception, EmbedProxy(perception.url, cache) as proxy:
         os.environ["PERCEPTION_URL"] = proxy.url  # the FusionFeaturizer loaded in this process
         for number, test_indices in enumerate(held_out, start=1):
             print(f"{NAME}: fold {number}/{folds} ...", flush=True)

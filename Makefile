@@ -51,7 +51,7 @@ audit:  ## known vulnerabilities in both Python environments (pip-audit; fails o
 bench: envs  ## every benchmark, one after another, under 45 min (QUICK=1: under 10; ONLY=speech,ocr: some): bench/results/<date>/report.md
 	@$(ENV) .venv/dialogue/bin/python -m bench.run $(if $(QUICK),--quick,) $(if $(ONLY),--only $(ONLY),)
 
-bench-full: envs  ## also the slow variants (BANKING77 with Rasa's default DIET, every STT engine on every clip): hours
+bench-full: envs  ## also the slow variants (BANKING77 with Rasa's default DIET, every STT engine on every clip, the multimodal ablation): hours
 	@$(ENV) .venv/dialogue/bin/python -m bench.run --full $(if $(ONLY),--only $(ONLY),)
 
 bench-report:  ## join bench/results/<date>/ into report.md again; PUBLISH=1 also copies it to docs/benchmarks.md

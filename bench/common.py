@@ -83,6 +83,15 @@ def machine_line(info: Optional[Dict[str, Any]] = None) -> str:
             f"{info['date']}; load average at start {info['load_average'][0]}")
 
 
+def load_note(info: Dict[str, Any]) -> str:
+    """Says whether other work shared the machine (load average at start against the cores)."""
+    load, cores = info["load_average"][0], info.get("cores") or 1
+    if load >= cores:
+        return (f"**Other jobs shared the machine while this ran** (load average {load} at start on "
+                f"{cores} cores): absolute figures are upper bounds and noisy.")
+    return f"Little else ran on the machine (load average {load} at start on {cores} cores)."
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     """Nearest-rank percentile (share in 0..1) of a non-empty sequence."""
     ordered = sorted(values)

@@ -132,10 +132,8 @@ def report(figures: Dict[str, Any], folder: Path, rounds: int, step: float) -> s
     total = round(sum(m.get("tree_peak_mb") or 0 for m in figures["memory"].values()), 1)
     startup = ", ".join(f"{name} {seconds:g} s" for name, seconds in figures["startup_seconds"].items())
     return f"""
-Measured on {common.machine_line(figures['machine_at_start'])}. **The machine was shared with
-other developers' jobs while this ran** (load average at the end:
-{figures['load_average_end']}; the servers ran at nice {figures['nice']}): absolute figures are
-pessimistic and noisy. "cores used": CPU seconds of the three processes (children included)
+Measured on {common.machine_line(figures['machine_at_start'])}. {common.load_note(figures['machine_at_start'])}
+Load average at the end: {figures['load_average_end']}; the servers ran at nice {figures['nice']}. "cores used": CPU seconds of the three processes (children included)
 per wall second of the step, median of the rounds, out of 2 cores (per process in the JSON).
 
 The section starts the real perception service, action server and `rasa run` (model

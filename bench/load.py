@@ -382,10 +382,9 @@ def report(figures: Dict[str, Any], folder: Path) -> str:
     verdict = interpret(figures)
     shares = figures["mixed_shares"]
     return f"""
-Measured on {common.machine_line(figures['machine_at_start'])}. **The machine was shared with
-other developers' jobs while this ran** (load average per step in the CPU table): absolute
-figures are pessimistic and noisy; the comparison text-only vs mixed at the same user count
-(run back to back) is the point.
+Measured on {common.machine_line(figures['machine_at_start'])}. {common.load_note(figures['machine_at_start'])}
+The load average of each step is in the CPU table; the comparison text-only vs mixed at the same
+user count (run back to back) is the point.
 
 What ran: the real perception service, action server and `rasa run` (model
 `{figures['model']}`, SQLite tracker store, rate limits of channels/guard.py off for this

@@ -2,7 +2,7 @@
 figures merged into figures.json, and the published copy links its plots under docs/benchmarks/."""
 import json
 
-from bench import report
+from bench import report, run
 from bench.common import md_table, percentile, spread, summary, write_section
 
 
@@ -43,3 +43,10 @@ def test_report_joins_sections_in_order_and_publishes(tmp_path):
     assert "](benchmarks/ocr-cer.png)" in published
     assert (docs / "benchmarks" / "ocr-cer.png").exists()
     assert (docs / "benchmarks" / "figures.json").exists()
+
+
+def test_make_bench_leaves_the_full_only_sections_to_bench_full():
+    normal = [module for module, _ in run.chosen([], full=False)]
+    assert "multimodal_ablation" not in normal and {"banking77", "speech", "e2e", "load"} <= set(normal)
+    assert "multimodal_ablation" in [module for module, _ in run.chosen([], full=True)]
+    assert run.chosen(["ocr"], full=False) == [("ocr", run.PERCEPTION)]

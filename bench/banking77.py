@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bench.common import (
+    load_note,
     ROOT,
     arguments,
     figure,
@@ -534,8 +535,7 @@ def markdown(results: Dict[str, Dict[str, Any]], sizes: Dict[str, int], quick: b
              info: Dict[str, Any], load_end: List[float], picture: Optional[str],
              stopped: Sequence[str] = ()) -> str:
     parts = [
-        f"Machine: {machine_line(info)}; load average at the end {load_end[0]} "
-        "(other jobs shared the machine, so times are upper bounds).",
+        f"Machine: {machine_line(info)}; load average at the end {load_end[0]}. {load_note(info)}",
         "",
         f"Trained on BANKING77's train.csv ({sizes['train']} utterances) and scored on test.csv "
         f"({sizes['test']}), 77 intents" + (f"; quick run: {QUICK_TRAIN_PER_INTENT} training and "

@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench.banking77 import CACHE, EmbeddingCache, EmbedProxy, quiet, rasa_env, VENV_DIALOGUE
 from bench.common import (
+    load_note,
     ROOT,
     arguments,
     figure,
@@ -215,8 +216,7 @@ def markdown(result: Dict[str, Any], info: Dict[str, Any], load_end: List[float]
     mistakes = [[c["gold"], c["predicted"], c["count"]] for c in result["top_confusions"]]
     folds = result["folds"]
     return "\n".join([
-        f"Machine: {machine_line(info)}; load average at the end {load_end[0]} (other jobs shared the "
-        "machine, so the times are upper bounds).",
+        f"Machine: {machine_line(info)}; load average at the end {load_end[0]}. {load_note(info)}",
         "",
         f"{folds}-fold cross-validation of the NLU on data/nlu ({result['examples']} intent examples, "
         f"{result['intents']} intents; retrieval intents counted as their base intent), folds "

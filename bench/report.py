@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from bench.common import ROOT, machine_line, md_table, results_dir
+from bench.common import ROOT, md_table, results_dir
 
 ORDER = ["banking77", "nlu_cv", "multimodal_ablation", "speech", "tts", "ocr", "perception",
          "e2e", "voice", "load"]
@@ -44,7 +44,10 @@ def write(folder: Path) -> Path:
     runs = json.loads((folder / "runs.json").read_text()) if (folder / "runs.json").exists() else None
     lines = ["# Parley benchmarks", ""]
     if records:
-        lines.append(f"Machine: {machine_line(records[0]['machine'])}.")
+        info = records[0]["machine"]
+        lines.append(f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory_gb']} GB, no GPU. "
+                     "Each section states its date and the load average while it ran; the index gives "
+                     "the 1-minute load average when the section finished.")
     if runs:
         minutes = runs["seconds"] / 60
         lines.append(f"Last run: `python -m bench.run` in {runs['mode']} mode, {minutes:.1f} minutes in all.")
@@ -56,7 +59,7 @@ def write(folder: Path) -> Path:
                      record["started"].replace("T", " ")[:16], info["load_average"][0],
                      "" if record.get("seconds") is None else f"{record['seconds'] / 60:.1f}"])
     if rows:
-        lines += [md_table(["section", "file", "measured (UTC)", "load at start", "minutes"], rows,
+        lines += [md_table(["section", "file", "measured (UTC)", "load at the end", "minutes"], rows,
                            numeric=[False, False, False, True, True]), ""]
     failed = [run for run in (runs or {}).get("sections", []) if run["exit"] != 0]
     if failed:

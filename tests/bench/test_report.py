@@ -34,7 +34,7 @@ def test_report_joins_sections_in_order_and_publishes(tmp_path):
     text = report.write(results).read_text()
     assert text.index("banking table") < text.index("ocr table")  # the report's order, not the files'
     assert "`ocr` (exit 2" in text
-    assert "cores" in text.splitlines()[2]
+    assert "cores" in text.splitlines()[2] and "load at the end" in text
     figures = json.loads((results / "figures.json").read_text())
     assert figures["banking77"]["figures"] == {"accuracy": 0.93}
     assert figures["ocr"]["machine"]["cores"] >= 1

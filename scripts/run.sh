@@ -7,44 +7,21 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$PARLEY_ROOT"
 logs="$PARLEY_ROOT/var/log"; mkdir -p "$logs"
-pids=()
+. scripts/lib.sh
 
-stop() {  # stop the children first: a closed terminal or pipe (SIGPIPE on echo) must not skip it
-  trap - INT TERM EXIT
-  trap '' PIPE HUP
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  { echo; echo "stopping..."; } 2>/dev/null || true
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "stopped." 2>/dev/null || true
-}
-trap stop EXIT
-trap 'exit 0' INT TERM HUP
-
-start() {  # start NAME LOGFILE COMMAND... (own process group, so Ctrl-C reaches it through us)
-  local name="$1" log="$2"; shift 2
-  setsid "$@" >"$log" 2>&1 &
-  pids+=("$!")
-  echo "$name started (pid $!, log $log)"
-}
-
-# The model promoted by `make retrain`, checked before anything starts: its sha256 must be the one
-# in models/registry.json (lifecycle current exits 2 on a missing or changed archive). Empty: no
-# registry yet, scripts/train.sh trains (or reuses) one below.
-model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)" || {
-  echo "error: refusing to start: the current model failed its integrity check (above). Restore the archive, or" \
-       "serve an intact one: make rollback (python -m lifecycle status lists them)" >&2; exit 1; }
+model="$(current_model)"
 
 "$VENV_DIALOGUE/bin/python" -m knowledge.seed
 
 start "perception service" "$logs/perception.log" "$VENV_PERCEPTION/bin/python" -m perception
-scripts/wait_for.sh "perception service" "$PERCEPTION_URL/health" 300 "${pids[-1]}" || { tail -n 20 "$logs/perception.log"; exit 1; }
+wait_up "perception service" "$PERCEPTION_URL/health" 300 "$logs/perception.log"
 
 # no promoted model (checked above): the one scripts/train.sh trains when config, domain or data changed
 [ -n "$model" ] || model="$(scripts/train.sh "$RASA_CONFIG" | tail -n 1)"
 
 start "action server" "$logs/actions.log" env SANIC_HOST=127.0.0.1 "$VENV_DIALOGUE/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
   --logging-config_file privacy/logging.yml  # no personal data in log lines (privacy/redact.py)
-scripts/wait_for.sh "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 120 "${pids[-1]}" || { tail -n 20 "$logs/actions.log"; exit 1; }
+wait_up "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 120 "$logs/actions.log"
 
 if [ -z "${RASA_TOKEN:-}" ]; then
   [ -s var/rasa_token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/rasa_token)
@@ -53,12 +30,12 @@ fi
 start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
   --endpoints endpoints.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$RASA_PORT" \
   --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
-scripts/wait_for.sh "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "${pids[-1]}" || { tail -n 20 "$logs/rasa.log"; exit 1; }
+wait_up "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "$logs/rasa.log"
 echo "http://127.0.0.1:$RASA_PORT" > var/rasa_urls  # where make retrain / rollback load models (lifecycle/fleet.py)
 
 "$VENV_DIALOGUE/bin/python" -m review.users ensure-admin
 start "review inbox" "$logs/review.log" "$VENV_DIALOGUE/bin/python" -m review
-scripts/wait_for.sh "review inbox" "http://127.0.0.1:$REVIEW_PORT/login" 60 "${pids[-1]}" || { tail -n 20 "$logs/review.log"; exit 1; }
+wait_up "review inbox" "http://127.0.0.1:$REVIEW_PORT/login" 60 "$logs/review.log"
 
 cat <<MSG
 

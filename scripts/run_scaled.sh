@@ -16,35 +16,9 @@ export PARLEY_REDIS_URL="${PARLEY_REDIS_URL:-redis://${REDIS_PASSWORD:+:${REDIS_
 LB_PORT="${LB_PORT:-8080}" PERCEPTION_LB_PORT="${PERCEPTION_LB_PORT:-8710}"
 RASA_PORTS=(${RASA_PORTS:-5005 5015}) PERCEPTION_PORTS=(${PERCEPTION_PORTS:-8700 8701})
 logs="$PARLEY_ROOT/var/log"; nginx_dir="$PARLEY_ROOT/var/nginx"; mkdir -p "$logs" "$nginx_dir/temp"
-pids=()
+. scripts/lib.sh
 
-stop() {
-  trap - INT TERM EXIT
-  trap '' PIPE HUP
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  { echo; echo "stopping..."; } 2>/dev/null || true
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  echo "stopped." 2>/dev/null || true
-}
-trap stop EXIT
-trap 'exit 0' INT TERM HUP
-
-start() {  # start NAME LOGFILE COMMAND...
-  local name="$1" log="$2"; shift 2
-  setsid "$@" >"$log" 2>&1 &
-  pids+=("$!")
-  echo "$name started (pid $!, log $log)"
-}
-wait_up() {  # wait_up NAME URL SECONDS LOG
-  scripts/wait_for.sh "$1" "$2" "$3" "${pids[-1]}" || { tail -n 20 "$4"; exit 1; }
-}
-
-# The model promoted by `make retrain`, checked before anything starts: its sha256 must be the one
-# in models/registry.json (lifecycle current exits 2 on a missing or changed archive). Empty: no
-# registry yet, scripts/train.sh trains (or reuses) one below.
-model="$("$VENV_DIALOGUE/bin/python" -m lifecycle current)" || {
-  echo "error: refusing to start: the current model failed its integrity check (above). Restore the archive, or" \
-       "serve an intact one: make rollback (python -m lifecycle status lists them)" >&2; exit 1; }
+model="$(current_model)"
 
 command -v nginx >/dev/null || { echo "error: nginx is missing: make envs (Debian nginx-light)" >&2; exit 1; }
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || [ ! -x "$(command -v pg_isready)" ] \

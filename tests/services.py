@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import requests
 
@@ -156,3 +156,16 @@ def drop_database(database: str, host: str = "127.0.0.1", port: int = 5432) -> N
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     connection.close()
+
+
+def wait_until(check: Callable[[], Any], what: str, seconds: float = 300.0,
+               detail: Optional[Callable[[], str]] = None) -> Any:
+    """Polls check() every 0.5 s and returns its first truthy value; after `seconds` (a generous
+    deadline, not a measure of speed) fails naming `what` (and detail(), when given)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"no {what} after {seconds:.0f} s" + (f"; {detail()}" if detail else ""))

@@ -12,7 +12,6 @@ of speed). A message over a budget is refused before anything is scheduled for i
 made before the 200 is sent), so "not processed" is checked once the earlier messages are in the
 trackers."""
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 import uuid
 from typing import Dict, Iterator, List
@@ -106,14 +105,6 @@ def pair(trained_model, rasa_token, redis_server, stand_in, tmp_path_factory) ->
         rasa.stop()
 
 
-def wait_for(predicate, what: str, deadline_s: float = 300):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"no {what} after {deadline_s:.0f} s")
 
 
 def ids() -> tuple:
@@ -134,14 +125,14 @@ def test_slack_budget_is_shared_acknowledged_and_noted_once(pair, stand_in):
         reply = instance.send(inner)
         assert reply.status_code == 200 and "X-Slack-No-Retry" not in reply.headers
     stand_in.wait_for_text(channel, third["ts"], TOO_FAST)
-    wait_for(lambda: a.user_texts(user) == ["hello"] and b.user_texts(user) == ["hi there"], "both answers")
+    services.wait_until(lambda: a.user_texts(user) == ["hello"] and b.user_texts(user) == ["hi there"], "both answers")
     notes = [p for p in stand_in.posts(channel) if TOO_FAST in p.get("text", "")]
     assert len(notes) == 1 and notes[0]["thread_ts"] == third["ts"]  # once a window, in the thread
     assert a.user_texts(user) == ["hello"] and b.user_texts(user) == ["hi there"]  # not processed
     # another user of the same team is not affected
     other, other_channel = ids()
     assert a.send(slack.dm(other, other_channel, "hello")).status_code == 200
-    wait_for(lambda: a.user_texts(other) == ["hello"], "the other user's message")
+    services.wait_until(lambda: a.user_texts(other) == ["hello"], "the other user's message")
 
 
 def test_a_slack_retry_on_the_other_instance_is_not_processed_again(pair, stand_in):
@@ -153,7 +144,7 @@ def test_a_slack_retry_on_the_other_instance_is_not_processed_again(pair, stand_
     for instance, number in ((b, 1), (a, 2), (b, 3)):
         retry = instance.send(inner, event_id, retry=number)
         assert retry.status_code == 200 and retry.headers.get("X-Slack-No-Retry") == "1"
-    wait_for(lambda: a.user_texts(user) == ["hello"], "the message on the first instance")
+    services.wait_until(lambda: a.user_texts(user) == ["hello"], "the message on the first instance")
     assert b.user_texts(user) == []
 
 
@@ -266,7 +257,7 @@ def test_with_redis_down_each_instance_guards_on_its_own(pair, stand_in, redis_s
     assert a.send(inner, event_id).status_code == 200
     retry = a.send(inner, event_id, retry=1)  # the same instance still knows it
     assert retry.status_code == 200 and retry.headers.get("X-Slack-No-Retry") == "1"
-    wait_for(lambda: a.user_texts(user) == ["hello"], "the message")
+    services.wait_until(lambda: a.user_texts(user) == ["hello"], "the message")
     # rate limits still apply, per instance now
     me = f"caller-{uuid.uuid4().hex[:8]}"
     assert post_turn(a, me).status_code == 503

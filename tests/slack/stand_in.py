@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional
 import requests
 from aiohttp import web
 
-from tests.services import free_port
+from tests.services import free_port, wait_until
 
 TEAM = "T0STANDIN"
 BOT_USER = "U0PARLEYBOT"
@@ -204,13 +204,7 @@ class SlackStandIn:
 
     def wait_for(self, predicate: Callable[[], Any], deadline_s: float = 300, what: str = "posts") -> Any:
         """Polls until predicate() is truthy (a generous deadline, not a measure of speed)."""
-        deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline:
-            result = predicate()
-            if result:
-                return result
-            time.sleep(0.5)
-        raise AssertionError(f"no {what} after {deadline_s:.0f} s; calls so far: {self.calls[-10:]}")
+        return wait_until(predicate, what, deadline_s, detail=lambda: f"calls so far: {self.calls[-10:]}")
 
     def thread_text(self, channel: str, thread_ts: str) -> str:
         return " ".join(str(p.get("text", "")) for p in self.posts(channel, thread_ts)).lower()

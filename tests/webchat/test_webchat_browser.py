@@ -5,7 +5,6 @@ The microphone is Chromium's fake capture device playing a WAV spoken by espeak-
 of the page are saved in tests/artifacts/ (webchat-*.png)."""
 import base64
 import re
-import time
 from typing import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests import services
+from tests.services import wait_until
 from tests.webchat.conftest import error_fix
 
 ANSWER_MS = 180_000  # generous: a cold model on two shared cores; no assertion on speed
@@ -70,14 +70,6 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(services.ARTIFACTS / f"webchat-{name}.png"))
 
 
-def wait_until(check, what: str, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} did not happen")
 
 
 # ---------------------------------------------------------------- conversations
@@ -100,7 +92,8 @@ def test_text_conversation_thumbs_and_a_reload_that_keeps_the_history(page, assi
     helpful.click()
     expect(helpful).to_have_attribute("aria-pressed", "true")
     feedback = wait_until(lambda: [e["value"] for e in assistant.tracker(me)["events"]
-                                   if e["event"] == "slot" and e["name"] == "feedback"], "the feedback event")
+                                   if e["event"] == "slot" and e["name"] == "feedback"], "the feedback event",
+                          seconds=60)
     assert feedback[-1]["rating"] == "up" and "US1109525498" in feedback[-1]["bot_text"]
     assert feedback[-1]["bot_index"] == int(answer.get_attribute("data-index"))
     shot(page, "light")
@@ -267,7 +260,7 @@ def test_images_links_and_quick_replies_in_bot_messages(page, assistant):
     expect(page.locator(".msg.user").last).to_have_text(re.compile("Yes, thanks"))
     expect(replies.get_by_role("button", name="No")).to_be_disabled()
     wait_until(lambda: [e for e in assistant.tracker(session_id(page))["events"] if e["event"] == "user"][-1]
-               ["text"] == "/affirm", "the quick reply's payload reaching Rasa")
+               ["text"] == "/affirm", "the quick reply's payload reaching Rasa", seconds=60)
 
 
 def test_keyboard_only_on_a_phone_sized_screen_in_dark_theme(browser, assistant):

@@ -2,10 +2,13 @@
 # Installs the Debian packages the project needs, only those missing (idempotent, quiet when
 # nothing is missing). Run: tesseract-ocr (+ English data). Tests and benchmarks: espeak-ng and
 # festival (test speech), sox, chromium (screenshots, browser tests), DejaVu fonts (rendered
-# statements), nginx-light (the balancer of make run-scaled). Needs root or sudo to install;
+# statements), nginx-light (the balancer of make run-scaled), iproute2 (the tests' network
+# namespaces), postgresql and redis-server (the tests start throwaway servers of their own from
+# these binaries, on free ports; the machine's own servers are never used). Needs root or sudo to install;
 # otherwise it names what to install and stops.
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-eng espeak-ng festival festvox-us-slt-hts sox chromium fonts-dejavu-core nginx-light iproute2)
+packages=(tesseract-ocr tesseract-ocr-eng espeak-ng festival festvox-us-slt-hts sox chromium fonts-dejavu-core
+          nginx-light iproute2 postgresql redis-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,4 +1,5 @@
-"""Session fixtures: the real perception service, a trained model, the action server, Rasa, and
+"""Session fixtures: the real perception service, a trained model, the action server, Rasa,
+PostgreSQL and Redis (throwaway servers of the session's own unless the caller names some), and
 the pictures customers send (made once per run)."""
 import json
 import secrets
@@ -8,7 +9,7 @@ from typing import Dict, Iterator
 
 import pytest
 
-from tests import services
+from tests import postgres_server, redis_server, services
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +17,26 @@ def perception_url() -> Iterator[str]:
     service = services.start_perception()
     yield service.health_url.rsplit("/health", 1)[0]
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_server.Postgres]:
+    """PostgreSQL (tests/postgres_server.py): the server PG_* named when `make test` started, else
+    a throwaway one of this session's own. Tests create and drop databases of their own on it."""
+    server = postgres_server.given_or_started()
+    yield server
+    if isinstance(server, postgres_server.PostgresServer):
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """Redis for tests that use it without stopping it: REDIS_URL when the caller names one, else a
+    redis-server of this session's own (tests that take Redis down start their own RedisServer)."""
+    url, server = redis_server.given_or_started(tmp_path_factory.mktemp("redis"))
+    yield url
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Start and stop the real Parley processes for tests, each on its own free port."""
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -147,15 +148,14 @@ def train_model(config: str, perception_url: str) -> str:
     return str(ROOT / result.stdout.strip().splitlines()[-1])
 
 
-def drop_database(database: str, host: str = "127.0.0.1", port: int = 5432) -> None:
-    """Drops a test's own PostgreSQL database (open connections too)."""
-    import psycopg2
-
-    connection = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    connection.close()
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A preexec_fn: the child gets `sig` when the test process dies (Linux's PR_SET_PDEATHSIG), so
+    a killed pytest leaves no server of its own running. Elsewhere it does nothing."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: prctl(1, int(sig))  # 1: PR_SET_PDEATHSIG
 
 
 def wait_until(check: Callable[[], Any], what: str, seconds: float = 300.0,

@@ -4,8 +4,8 @@ perception service) whose neighbours the tests can take down or slow:
 - the action server behind a DelayProxy (stop: down, connection refused; delay: slow);
 - the perception service behind another DelayProxy (delay: slow);
 - a redis-server of this session on a free port (never the machine's Redis), the lock store;
-- a PostgreSQL database parley_faults_<hex> (created by Rasa through PG_LOGIN_DB, dropped at
-  the end), the tracker store.
+- a PostgreSQL database parley_faults_<hex> on the session's `postgres` (created by Rasa
+  through PG_LOGIN_DB, dropped at the end), the tracker store.
 
 Rasa runs with the shipped credentials.yml (perception_timeout 20 s) and PARLEY_ACTION_TIMEOUT=6
 (shipped default 10 s), so a slow action server costs the tests seconds."""
@@ -23,7 +23,6 @@ from tests.conftest import Assistant
 from tests.faults.delay_proxy import DelayProxy
 from tests.redis_server import RedisServer
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 ACTION_TIMEOUT_S = 6
 
 
@@ -50,7 +49,8 @@ class FaultyAssistant(Assistant):
 
 
 @pytest.fixture(scope="session")
-def faulty(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iterator[FaultyAssistant]:
+def faulty(trained_model, perception_url, rasa_token, postgres,
+           tmp_path_factory) -> Iterator[FaultyAssistant]:
     tag = secrets.token_hex(4)
     database, prefix = f"parley_faults_{tag}", f"faults{tag}"
     folder = tmp_path_factory.mktemp("faults")
@@ -62,8 +62,7 @@ def faulty(trained_model, perception_url, rasa_token, tmp_path_factory) -> Itera
     actions = services.start_actions("faults-actions", db, perception_url)
     actions_target = urlparse(actions.health_url)
     actions_proxy = DelayProxy(actions_target.hostname, actions_target.port, services.free_port()).start()
-    env = dict(PG_HOST=PG_HOST, PG_PORT=str(PG_PORT), PG_DB=database, PG_USER="postgres",
-               PG_PASSWORD="", PG_LOGIN_DB="postgres", REDIS_HOST="127.0.0.1",
+    env = dict(postgres.env(database), REDIS_HOST="127.0.0.1",
                REDIS_PORT=str(redis_server.port), REDIS_DB="0", REDIS_PASSWORD="",
                REDIS_KEY_PREFIX=prefix, PARLEY_ACTION_TIMEOUT=str(ACTION_TIMEOUT_S),
                PARLEY_RATE_TEXT_PER_MIN="0", PARLEY_RATE_MEDIA_PER_MIN="0",
@@ -83,7 +82,7 @@ def faulty(trained_model, perception_url, rasa_token, tmp_path_factory) -> Itera
         actions_proxy.stop()
         perception_proxy.stop()
         redis_server.stop()
-        services.drop_database(database)
+        postgres.drop_database(database)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The review inbox on a PostgreSQL tracker store (make run-scaled): a conversation written by
 Rasa's own SQL tracker store (stores/strict_sql.py, as endpoints.scaled.yml configures it) into a
-database of this test (parley_review_<hex> on 127.0.0.1:5432, dropped at the end) is listed and
+database of this test (parley_review_<hex> on the session's `postgres`, dropped at the end) is listed and
 shown by the real inbox process (`python -m review`, TRACKER_URL=postgresql://...) after a login.
 Also: an empty database (Rasa has stored nothing yet) lists nothing instead of failing, and an
 event committed after a higher id was already read still reaches the list (two Rasa instances
@@ -16,48 +16,26 @@ import requests
 from review.tracker import TrackerReader
 from tests import services
 
-PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 PASSWORD = "correct horse battery"
 
 
-def admin():
-    import psycopg2
-
-    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres",
-                                  connect_timeout=5)
-    connection.autocommit = True
-    return connection
-
-
 @pytest.fixture(scope="module")
-def database():
-    try:
-        connection = admin()
-    except Exception as error:  # psycopg2.OperationalError: nothing listens, or no trust login
-        pytest.skip(f"PostgreSQL at {PG_HOST}:{PG_PORT} (user {PG_USER}) is not reachable: {error}")
-    name = f"parley_review_{secrets.token_hex(4)}"
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
+def database(postgres):
+    name = postgres.create_database("parley_review")
     try:
         yield name
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.close()
-
-
-def url(database: str) -> str:
-    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+        postgres.drop_database(name)
 
 
 @pytest.fixture(scope="module")
-def inbox(database, tmp_path_factory):
+def inbox(database, postgres, tmp_path_factory):
     from review.users import UserStore
 
     folder = tmp_path_factory.mktemp("review-postgres")
     UserStore(folder / "users.json").add("alice", PASSWORD)
     port = services.free_port()
-    env = services.base_env(TRACKER_URL=url(database), REVIEW_PORT=str(port), REVIEW_HOST="127.0.0.1",
+    env = services.base_env(TRACKER_URL=postgres.url(database), REVIEW_PORT=str(port), REVIEW_HOST="127.0.0.1",
                             REVIEW_USERS=str(folder / "users.json"), REVIEW_DB=str(folder / "review.db"),
                             REVIEW_SECRET=secrets.token_hex(16), ATTACHMENTS_DIR=str(folder / "attachments"))
     service = services.Service("review-postgres", [str(services.VENV_DIALOGUE / "bin" / "python"), "-m", "review"],
@@ -74,7 +52,7 @@ def logged_in(base: str) -> requests.Session:
     return session
 
 
-def save_conversation(database: str, sender: str) -> None:
+def save_conversation(postgres, database: str, sender: str) -> None:
     """Through Rasa's SQL tracker store, as a Rasa instance of make run-scaled saves it."""
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
@@ -83,8 +61,9 @@ def save_conversation(database: str, sender: str) -> None:
     from stores.strict_sql import StrictSQLTrackerStore
 
     domain = Domain.load(str(services.ROOT / "domain.yml"))
-    store = StrictSQLTrackerStore(domain=domain, host=PG_HOST, dialect="postgresql", port=PG_PORT,
-                                  db=database, username=PG_USER, password="")
+    store = StrictSQLTrackerStore(domain=domain, host=postgres.host, dialect="postgresql",
+                                  port=postgres.port, db=database, username=postgres.user,
+                                  password=postgres.password)
     intent = {"name": "device_problem", "confidence": 0.41}
     tracker = DialogueStateTracker.from_events(sender, [
         ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
@@ -104,10 +83,10 @@ def test_an_empty_database_lists_nothing(inbox):
     assert answer.json()["total"] == 0
 
 
-def test_a_conversation_stored_in_postgresql_is_listed_and_shown(inbox, database):
+def test_a_conversation_stored_in_postgresql_is_listed_and_shown(inbox, database, postgres):
     assert requests.get(f"{inbox}/api/conversations", timeout=30).status_code == 401  # login first
     sender = f"pg-{uuid.uuid4().hex[:10]}"
-    save_conversation(database, sender)
+    save_conversation(postgres, database, sender)
     session = logged_in(inbox)
     listed = session.get(f"{inbox}/api/conversations", timeout=30).json()
     row = next(c for c in listed["conversations"] if c["sender_id"] == sender)
@@ -123,13 +102,11 @@ def test_a_conversation_stored_in_postgresql_is_listed_and_shown(inbox, database
     assert page.status_code == 200 and "solid red light" in page.text
 
 
-def test_an_event_committed_after_a_higher_id_was_read_is_not_lost(database):
+def test_an_event_committed_after_a_higher_id_was_read_is_not_lost(database, postgres):
     """Two writers: A takes an id, B takes the next one and commits first, the reader polls, then
     A commits. The next poll must still bring A's conversation."""
-    import psycopg2
-
-    save_conversation(database, "pg-seed")  # the events table exists (Rasa created it)
-    reader = TrackerReader(url(database))
+    save_conversation(postgres, database, "pg-seed")  # the events table exists (Rasa created it)
+    reader = TrackerReader(postgres.url(database))
     reader.conversations()
 
     def event(sender):
@@ -139,8 +116,7 @@ def test_an_event_committed_after_a_higher_id_was_read_is_not_lost(database):
 
     insert = ("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
               "VALUES (%s, %s, %s, %s, %s, %s)")
-    first = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=database)
-    second = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=database)
+    first, second = postgres.connect(database), postgres.connect(database)
     try:
         first.cursor().execute(insert, event("pg-late"))  # id n, not committed yet
         second.cursor().execute(insert, event("pg-early"))  # id n + 1

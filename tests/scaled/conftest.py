@@ -1,6 +1,7 @@
-"""Scale-out fixtures: a PostgreSQL database of this session (parley_test_<hex>, created by Rasa
-through PG_LOGIN_DB, dropped at the end) reached through a TcpProxy the tests can stop, a Redis
-key prefix of this session, one action server and two Rasa instances on endpoints.scaled.yml."""
+"""Scale-out fixtures: a PostgreSQL database of this module (parley_test_<hex> on the session's
+`postgres`, created by Rasa through PG_LOGIN_DB, dropped at the end) reached through a TcpProxy
+the tests can stop, a key prefix of this module on the session's Redis (`redis_url`), one action
+server and two Rasa instances on endpoints.scaled.yml."""
 from __future__ import annotations
 
 import secrets
@@ -11,8 +12,6 @@ import requests
 
 from tests import services
 from tests.scaled.tcp_proxy import TcpProxy
-
-PG_HOST, PG_PORT, REDIS_PORT, REDIS_DB = "127.0.0.1", 5432, 6379, 1
 
 
 class Instance:
@@ -59,20 +58,23 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iterator[Cluster]:
+def cluster(trained_model, perception_url, rasa_token, postgres, redis_url,
+            tmp_path_factory) -> Iterator[Cluster]:
     import redis
 
     tag = secrets.token_hex(4)
     database = f"parley_test_{tag}"
     prefix = f"test{tag}"
-    proxy = TcpProxy(PG_HOST, PG_PORT, services.free_port()).start()
+    store = redis.Redis.from_url(redis_url)
+    proxy = TcpProxy(postgres.host, postgres.port, services.free_port()).start()
     folder = tmp_path_factory.mktemp("scaled")
     db = services.seed_db(folder / "company.db")
     actions = services.start_actions("scaled-actions", db, perception_url)
     actions_url = actions.health_url.rsplit("/health", 1)[0]
-    env = dict(PG_HOST="127.0.0.1", PG_PORT=str(proxy.port), PG_DB=database, PG_USER="postgres",
-               PG_PASSWORD="", PG_LOGIN_DB="postgres", REDIS_HOST="127.0.0.1",
-               REDIS_PORT=str(REDIS_PORT), REDIS_DB=str(REDIS_DB), REDIS_PASSWORD="",
+    address = store.connection_pool.connection_kwargs
+    env = dict(postgres.env(database), PG_HOST="127.0.0.1", PG_PORT=str(proxy.port),
+               REDIS_HOST=str(address.get("host", "127.0.0.1")), REDIS_PORT=str(address.get("port", 6379)),
+               REDIS_DB=str(address.get("db", 0)), REDIS_PASSWORD=address.get("password") or "",
                REDIS_KEY_PREFIX=prefix,
                # 300 messages from one address in a minute: rate limits are tested elsewhere
                PARLEY_RATE_TEXT_PER_MIN="0", PARLEY_RATE_MEDIA_PER_MIN="0",
@@ -94,7 +96,6 @@ def cluster(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iter
             instance.service.stop()
         actions.stop()
         proxy.stop()
-        services.drop_database(database)
-        client = redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=REDIS_DB)
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
+        postgres.drop_database(database)
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)

@@ -22,6 +22,9 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROSE_FILES = ("company", "policies", "faq", "statements")
+# every file `CompanyPack.load` reads (the records, orders.csv and customers.csv, are read by
+# knowledge.seed and the actions through `read_csv`): what a trained model depends on
+MODEL_FILES = ("pack.yml", "products.csv", "error_codes.csv") + tuple(f"{name}.md" for name in PROSE_FILES)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # Neutral defaults, equal to the reference pack's values, used for keys pack.yml lacks.
@@ -353,6 +356,13 @@ class CompanyPack:
                 passages.extend(passages_from_markdown(source, md.read_text(encoding="utf-8")))
         return cls(folder, settings, products, codes, passages)
 
+    @staticmethod
+    def model_files(path: Optional[os.PathLike] = None) -> List[Path]:
+        """The pack's files that `load` reads (those present), in a fixed order: a trained model
+        depends on them (the analyzer's codes and words, the fusion features' descriptions)."""
+        folder = Path(path) if path is not None else default_pack_dir()
+        return [folder / name for name in MODEL_FILES if (folder / name).is_file()]
+
     def read_csv(self, name: str) -> List[Dict[str, str]]:
         """Rows of one CSV of the pack (e.g. orders.csv); [] when the file is missing."""
         return _read_csv(self.path / name, required=False)
@@ -565,3 +575,7 @@ def _read_csv(path: Path, required: bool = True) -> List[Dict[str, str]]:
         return []
     with path.open(newline="", encoding="utf-8") as handle:
         return [dict(row) for row in csv.DictReader(handle)]
+
+
+if __name__ == "__main__":  # `python -m knowledge.pack`: the files a model trained on the pack depends on
+    print("\n".join(str(file) for file in CompanyPack.model_files()))

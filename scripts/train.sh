@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
-# Trains a Rasa model only when the config, domain, data or our components changed.
+# Trains a Rasa model only when the config, domain, data, our components or the company pack changed.
 # Prints the model's path on the last line. Needs the perception service (sentence embeddings).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$PARLEY_ROOT"
 config="${1:-$RASA_CONFIG}"
-fingerprint="$( { cat "$config" domain.yml; find data components -type f \( -name '*.yml' -o -name '*.py' \) | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)"
-label="$(realpath --relative-to="$PARLEY_ROOT" "$config" | sed 's/\.yml$//' | tr -c 'A-Za-z0-9\n' -)"
-name="parley-$label-$fingerprint"
-model="models/$name.tar.gz"
+model="$("$(dirname "$0")/model_name.sh" "$config")"  # fingerprint of config, domain, data, components, pack
+name="$(basename "$model" .tar.gz)"
 if [ -f "$model" ]; then
   echo "model up to date: $model" >&2
 else

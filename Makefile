@@ -15,6 +15,9 @@ run-scaled: envs  ## scale-out: 2 Rasa (5005, 5015) on PostgreSQL + Redis, 2 per
 test: envs  ## install what is missing and run every test
 	@scripts/test.sh
 
+test-isolated:  ## make test inside a network namespace with only its own loopback (root): no server or host of the machine's is reachable
+	@scripts/test_isolated.sh
+
 envs:  ## install missing Debian packages, create or update both Python environments, build the web chat widget
 	@scripts/system_packages.sh
 	@scripts/venv.sh .venv/dialogue 3.10 requirements/dialogue.txt
@@ -60,4 +63,4 @@ bench-report:  ## join bench/results/<date>/ into report.md again; PUBLISH=1 als
 clean:  ## remove trained models and runtime data (keeps the environments)
 	rm -rf models var results tests/artifacts
 
-.PHONY: help run run-scaled test envs seed train retrain rollback perception actions review shell audit bench bench-full bench-report clean
+.PHONY: help run run-scaled test test-isolated envs seed train retrain rollback perception actions review shell audit bench bench-full bench-report clean

@@ -62,7 +62,7 @@ class Service:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent(),  # a killed pytest leaves none running
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

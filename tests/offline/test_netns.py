@@ -113,7 +113,8 @@ def dns_log(namespace, tmp_path):
     log = tmp_path / "dns.log"
     server = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-m", "tests.offline.dns_logger",
                                str(log)], cwd=services.ROOT, env=services.base_env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              preexec_fn=services.die_with_parent())
     deadline = time.monotonic() + 30
     while not Path(f"{log}.ready").exists():
         assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()[-2000:]
@@ -148,7 +149,8 @@ def test_conversations_pass_with_only_loopback(namespace, dns_log, pictures_outs
                "--basetemp", str(tmp_path / "inner"), *INNER_TESTS]
     seen: Dict[str, Dict[str, str]] = {}  # kind -> environment of one of its processes
     with inner_log.open("wb") as log:
-        inner = subprocess.Popen(command, cwd=services.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        inner = subprocess.Popen(command, cwd=services.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                 preexec_fn=services.die_with_parent())
         deadline = time.monotonic() + INNER_TIMEOUT
         while inner.poll() is None and time.monotonic() < deadline:
             for pid in ip("netns", "pids", namespace, check=False).stdout.split():

@@ -5,14 +5,17 @@ joined once into a cache folder (var/models/whisper-base-ct2 by default) and the
 sha256 is checked at every start-up (a wrong file is joined again). Silence and noise give empty
 text: Silero VAD (bundled with faster-whisper) cuts non-speech before decoding, and segments
 that Whisper itself marks as no speech (high no_speech_prob with a low avg_logprob) are dropped.
+The company's words (perception/vocabulary.py, built from the pack at start-up) go in as
+hotwords (or the initial prompt) so that "router" and "BW-R01" are heard as such.
 """
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from perception import vocabulary
 from perception.engines.base import Engine, file_sha256, package_dir, verify_sha256
 from perception.errors import APIError, ModelLoadError
 
@@ -91,6 +94,14 @@ def lead_in(audio: np.ndarray, seconds: float) -> np.ndarray:
     return np.concatenate([np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32), audio])
 
 
+def speech_chunks(audio: np.ndarray, vad_parameters: Optional[Dict[str, Any]]) -> List[Tuple[int, int]]:
+    """(start, end) sample ranges that Silero VAD hears as speech."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    found = get_speech_timestamps(audio, VadOptions(**(vad_parameters or {})), SAMPLE_RATE)
+    return [(int(chunk["start"]), int(chunk["end"])) for chunk in found]
+
+
 def build_result(segments: List[Dict[str, Any]], language: str, probability: float,
                  duration: float, offset: float = 0.0) -> Dict[str, Any]:
     """The transcribe() answer shared by both Whisper engines.
@@ -132,6 +143,31 @@ class WhisperTranscriber(Engine):
     task = "transcribe"
     english_only = False
     languages: frozenset = frozenset()
+    prompt: Optional[str] = None  # the company's words (perception/vocabulary.py); None: no biasing
+    prompt_as = "hotwords"
+    prompt_tokens = 0
+    min_speech_s = 0.0
+
+    def load_vocabulary(self, count_tokens: Callable[[str], int]) -> None:
+        """The pack's glossary, built once at start-up; a wrong option or pack stops start-up."""
+        try:
+            chosen = vocabulary.settings(self.options.get("vocabulary"))
+            self.prompt_as, self.min_speech_s = chosen["as"], float(chosen["min_speech_s"])
+            self.prompt = vocabulary.glossary(self.options.get("vocabulary"), count_tokens)
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelLoadError(f"speech vocabulary from the company pack: {error}") from error
+        self.prompt_tokens = count_tokens(" " + self.prompt) if self.prompt else 0
+
+    def prompt_for(self, speech_s: float) -> Optional[str]:
+        """The glossary, unless the speech is shorter than min_speech_s: a "yes" or "no" gains
+        nothing from it, and that is where Whisper echoes the prompt instead ("2, 3, 4, 3")."""
+        return self.prompt if self.prompt and speech_s >= self.min_speech_s else None
+
+    def info(self) -> Dict[str, Any]:
+        info = super().info()
+        if self.loaded:
+            info["vocabulary"] = {"as": self.prompt_as, "tokens": self.prompt_tokens} if self.prompt else None
+        return info
 
     def warmup(self) -> None:
         """1 s of silence, past the VAD (which would skip it) so that the model itself runs."""
@@ -177,6 +213,7 @@ class FasterWhisperTranscriber(WhisperTranscriber):
             from faster_whisper.vad import get_vad_model
 
             get_vad_model()  # the bundled Silero ONNX file: fail at start-up, not on a request
+        self.load_vocabulary(lambda text: len(self.model.hf_tokenizer.encode(text, add_special_tokens=False).ids))
         self.loaded = True
 
     def transcribe(self, audio: np.ndarray, language: Optional[str],
@@ -186,15 +223,23 @@ class FasterWhisperTranscriber(WhisperTranscriber):
         if len(audio) == 0:
             return build_result([], language or "", 0.0, 0.0)
         offset = float(self.options.get("lead_in_s", 0.2))
+        vad = bool(self.options.get("vad_filter", True) if vad_filter is None else vad_filter)
+        prompt = None
+        if self.prompt:  # how much of it is speech decides whether the glossary goes in
+            speech_s = (sum(end - start for start, end in speech_chunks(audio, self.options.get("vad_parameters")))
+                        / SAMPLE_RATE if vad else duration)
+            prompt = self.prompt_for(speech_s)
         segments, info = self.model.transcribe(
             lead_in(audio, offset),
             language=language,
             beam_size=int(self.options.get("beam_size", 1)),
-            vad_filter=bool(self.options.get("vad_filter", True) if vad_filter is None else vad_filter),
+            vad_filter=vad,
             vad_parameters=self.options.get("vad_parameters"),
             condition_on_previous_text=False,
             no_speech_threshold=NO_SPEECH_THRESHOLD,
             log_prob_threshold=LOGPROB_THRESHOLD,
+            hotwords=prompt if self.prompt_as == "hotwords" else None,
+            initial_prompt=prompt if self.prompt_as == "initial_prompt" else None,
         )
         found = [{"start": s.start, "end": s.end, "text": s.text, "no_speech_prob": s.no_speech_prob,
                   "avg_logprob": s.avg_logprob} for s in segments]

@@ -9,6 +9,8 @@ openai-whisper has no VAD, so silence and noise are handled like faster-whisper 
 (the ONNX model bundled in the faster-whisper package) finds the speech; audio without any gives
 empty text at once, and only the speech parts are decoded (timings are mapped back to the input).
 Whisper's own rule (no_speech_prob > 0.6 with avg_logprob < -1) then drops silent segments.
+openai-whisper has no hotwords: the company's words (perception/vocabulary.py) go in as the initial
+prompt, carried into every 30 s window when `as: hotwords`.
 """
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -18,18 +20,10 @@ import numpy as np
 from perception.engines.base import pick_device
 from perception.engines.faster_whisper import (LOGPROB_THRESHOLD, MODELS, NO_SPEECH_THRESHOLD,
                                                SAMPLE_RATE, WhisperTranscriber, build_result,
-                                               lead_in, model_dir, resolve_path)
+                                               lead_in, model_dir, resolve_path, speech_chunks)
 from perception.errors import ModelLoadError
 
 PIP_NAME = "openai-whisper==20250625"
-
-
-def speech_chunks(audio: np.ndarray, vad_parameters: Optional[Dict[str, Any]]) -> List[Tuple[int, int]]:
-    """(start, end) sample ranges that Silero VAD hears as speech."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    found = get_speech_timestamps(audio, VadOptions(**(vad_parameters or {})), SAMPLE_RATE)
-    return [(int(chunk["start"]), int(chunk["end"])) for chunk in found]
 
 
 def original_time(seconds: float, chunks: List[Tuple[int, int]], is_end: bool) -> float:
@@ -84,6 +78,8 @@ class OpenAIWhisperTranscriber(WhisperTranscriber):
             raise ModelLoadError(f"{checkpoint} does not hold Whisper {model}: delete it to rebuild it")
         self.languages = set(whisper.tokenizer.LANGUAGES)
         self.model_name = MODELS[model]["name"]
+        tokenizer = whisper.tokenizer.get_tokenizer(self.model.is_multilingual, num_languages=self.model.num_languages)
+        self.load_vocabulary(lambda text: len(tokenizer.encode(text)))
         self.loaded = True
 
     def _load(self, whisper, checkpoint: Path, model: str, rebuild: bool):
@@ -118,7 +114,8 @@ class OpenAIWhisperTranscriber(WhisperTranscriber):
             self.model, speech, language=language, task="transcribe", verbose=None,
             fp16=self.device == "cuda", beam_size=beam_size if beam_size > 1 else None,
             condition_on_previous_text=False, no_speech_threshold=NO_SPEECH_THRESHOLD,
-            logprob_threshold=LOGPROB_THRESHOLD,
+            logprob_threshold=LOGPROB_THRESHOLD, initial_prompt=self.prompt_for(len(speech) / SAMPLE_RATE - offset),
+            carry_initial_prompt=self.prompt_as == "hotwords",
         )
         segments = [{**segment,
                      "start": original_time(max(0.0, segment["start"] - offset), chunks, False),

@@ -1,0 +1,110 @@
+"""The company's words for speech recognition (perception/vocabulary.py): built from the pack's
+files, so a changed pack changes what Whisper is told; ordered and cut to the token budget.
+Pure Python (the pack is read by knowledge.pack); the recognition itself is tested in
+test_transcribe.py against the real service."""
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knowledge.pack import CompanyPack
+from perception import vocabulary
+from tests import services
+
+PACK = services.ROOT / "packs" / "brightwave"
+
+
+def tokens(text: str) -> int:
+    """A stand-in for Whisper's tokenizer: words and punctuation marks."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def rows(path: Path):
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return reader.fieldnames, list(reader)
+
+
+def write(path: Path, fields, found) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        writer.writerows(found)
+
+
+@pytest.fixture
+def other_pack(tmp_path) -> Path:
+    """The reference pack with its routers and router codes replaced by a soundbar and its code."""
+    pack = tmp_path / "acme"
+    shutil.copytree(PACK, pack)
+    fields, products = rows(pack / "products.csv")
+    products = [p for p in products if p["category"] != "networking"]
+    products.append({**products[0], "sku": "AC-SB-0001", "name": "Acme Zephyr Soundbar", "category": "audio",
+                     "brand": "Acme"})
+    write(pack / "products.csv", fields, products)
+    fields, codes = rows(pack / "error_codes.csv")
+    codes = [c for c in codes if "Router" not in c["where"]]
+    codes.append({**codes[0], "code": "AC-Z42", "where": "Acme Zephyr Soundbar",
+                  "screen_text": "Display shows Q7 (AC-Z42)"})
+    write(pack / "error_codes.csv", fields, codes)
+    yml = (pack / "pack.yml").read_text(encoding="utf-8").replace("id_example: BW-123456", "id_example: AC-55555")
+    (pack / "pack.yml").write_text(yml, encoding="utf-8")
+    return pack
+
+
+def test_reference_pack_gives_the_company_words():
+    prompt = vocabulary.glossary({"max_tokens": 223, "sources": list(vocabulary.SOURCES)}, tokens)
+    terms = prompt.split(", ")
+    for word in ("router", "TV", "earbuds", "smartwatch", "laptop"):  # device words and categories
+        assert word in terms, prompt
+    assert "error BW-1001" in terms and {"BW-R01", "BW-S12", "E12"} <= set(terms)  # codes, and E12 beside BW-S12
+    assert "BW-1002" not in terms  # one code per spelling
+    assert "order BW-123456" in terms  # how order numbers are written
+    assert "Brightwave" in terms and "Aero 14 Laptop" in terms  # brands, names without the brand
+    assert tokens(" " + prompt) <= 223
+
+
+def test_a_changed_pack_changes_the_vocabulary(other_pack):
+    every = {"max_tokens": 223, "sources": list(vocabulary.SOURCES)}
+    ours = vocabulary.glossary(every, tokens).split(", ")
+    theirs = vocabulary.glossary({**every, "pack": str(other_pack)}, tokens).split(", ")
+    assert {"soundbar", "audio", "AC-Z42", "Q7", "order AC-55555", "Acme", "Zephyr Soundbar"} <= set(theirs), theirs
+    assert "router" not in theirs and "BW-R01" not in theirs and "order BW-123456" not in theirs
+    assert "router" in ours and "soundbar" not in ours
+
+
+def test_pack_follows_company_dir(other_pack, monkeypatch):
+    monkeypatch.setenv("COMPANY_DIR", str(other_pack))
+    assert "AC-Z42" in vocabulary.glossary({}, tokens).split(", ")
+
+
+def test_sources_order_and_budget():
+    pack_terms = vocabulary.terms(CompanyPack.load(PACK), ["codes", "devices"])
+    assert pack_terms[0] == "error BW-1001" and pack_terms.index("E12") < pack_terms.index("router")
+    assert vocabulary.fit(["a b", "c d", "e f"], tokens, 5) == "a b, c d"  # 5 tokens: a b , c d
+    short = vocabulary.glossary({"max_tokens": 20}, tokens)
+    assert tokens(" " + short) <= 20 and short.startswith("laptop")  # devices come first by default
+    only_codes = vocabulary.glossary({"sources": ["codes"], "max_tokens": 223}, tokens)
+    assert "router" not in only_codes and "BW-R01" in only_codes
+
+
+def test_off_gives_no_prompt_and_wrong_options_are_refused():
+    assert vocabulary.glossary({"enabled": False}, tokens) is None
+    for wrong in ({"sources": ["codes", "colours"]}, {"as": "prefix"}, {"max_tokens": 500}, {"colour": 1},
+                  {"min_speech_s": -1}):
+        with pytest.raises(ValueError):
+            vocabulary.glossary(wrong, tokens)
+    with pytest.raises(FileNotFoundError):
+        vocabulary.glossary({"pack": "/nonexistent/pack"}, tokens)
+
+
+def test_shipped_config_turns_it_on():
+    import yaml
+
+    config = yaml.safe_load((services.ROOT / "perception" / "config.yml").read_text())
+    chosen = vocabulary.settings(config["tasks"]["transcribe"]["options"].get("vocabulary"))
+    assert chosen["enabled"] and chosen["as"] == "hotwords" and chosen["min_speech_s"] > 0
+    assert vocabulary.glossary({"max_tokens": 223}, tokens) == vocabulary.glossary(
+        {"max_tokens": 223, "sources": ["devices", "codes", "order_numbers"]}, tokens)  # the default sources

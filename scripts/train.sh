@@ -14,8 +14,10 @@ else
     echo "error: training needs the perception service at $PERCEPTION_URL (start it with 'make perception')" >&2
     exit 1
   fi
-  echo "training $model with $config (data, domain or config changed)" >&2
-  "$VENV_DIALOGUE/bin/rasa" train --config "$config" --domain domain.yml --data data \
-    --out models --fixed-model-name "$name" >&2
+  log="var/$name.train.log"
+  echo "training $model with ${config#"$PARLEY_ROOT"/} (data, domain or config changed); Rasa's output: $log" >&2
+  # one line per stage on stderr, Rasa's own output in $log
+  "$VENV_DIALOGUE/bin/python" scripts/train_progress.py --config "$config" --domain domain.yml --data data \
+    --model "$model" --log "$log"
 fi
 echo "$model"

@@ -29,12 +29,11 @@ def espeak(text: str, path: Path) -> Path:
     return path
 
 
-def festival_available() -> bool:
-    return shutil.which("text2wave") is not None
-
-
 def festival(text: str, path: Path) -> Path:
     """festival's HTS voice (cmu_us_slt_arctic_hts) when installed, else its default voice."""
+    if shutil.which("text2wave") is None:
+        raise RuntimeError("festival's text2wave is missing: apt-get install festival festvox-us-slt-hts "
+                           "(scripts/system_packages.sh)")
     voices = list(Path("/usr/share/festival/voices").glob("*/cmu_us_slt_arctic_hts"))
     command = ["text2wave", "-o", str(path)]
     if voices:

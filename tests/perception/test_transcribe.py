@@ -122,7 +122,6 @@ def test_espeak_sentence_transcribes(perception_url, speech, key):
     check_segments(body)
 
 
-@pytest.mark.skipif(not material.festival_available(), reason="festival (text2wave) not installed")
 @pytest.mark.parametrize("key", ["order", "error"])
 def test_festival_sentence_transcribes(perception_url, tmp_path, key):
     body = transcript(perception_url, material.festival(SENTENCES[key][0], tmp_path / "festival.wav"))

@@ -4,6 +4,7 @@
 # Seeds the demo records, trains only when needed, waits for each health check, prints where to
 # connect, and stops them all cleanly on Ctrl-C (or when one of them dies).
 set -euo pipefail
+begun=$SECONDS
 . "$(dirname "$0")/env.sh"
 cd "$PARLEY_ROOT"
 logs="$PARLEY_ROOT/var/log"; mkdir -p "$logs"
@@ -39,7 +40,7 @@ wait_up "review inbox" "http://127.0.0.1:$REVIEW_PORT/login" 60 "$logs/review.lo
 
 cat <<MSG
 
-Parley is running. Connect to:
+Parley is running ($((SECONDS - begun)) s after the environments were ready). Connect to:
   REST channel      POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}
   Web chat          http://127.0.0.1:$RASA_PORT/webhooks/webchat/   (add ?theme=dark)
     embed it with   <script src="http://HOST:$RASA_PORT/webhooks/webchat/widget.js" data-theme="light"></script>  (sites listed in WEBCHAT_ORIGINS)

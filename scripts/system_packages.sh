@@ -23,9 +23,11 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 log="$(mktemp)"
+start=$SECONDS
 if ! { $sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
   tail -n 20 "$log"
   echo "error: apt-get install ${missing[*]} failed" >&2
   exit 1
 fi
 rm -f "$log"
+echo "installed the Debian packages in $((SECONDS - start)) s"

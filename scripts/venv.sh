@@ -24,6 +24,7 @@ if [ ! -x "$dir/bin/python" ]; then
   "$python" -m venv "$dir"
 fi
 echo "installing ${files[*]} into $dir (pinned; cached wheels make a rerun fast)"
+start=$SECONDS
 pip=("$dir/bin/python" -m pip install --disable-pip-version-check)
 : >"$dir/pip.log"
 for file in "${files[@]}"; do
@@ -36,3 +37,4 @@ for file in "${files[@]}"; do
   fi
 done
 echo "$want" > "$dir/.requirements.sha256"
+echo "installed $dir in $((SECONDS - start)) s"

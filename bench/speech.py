@@ -20,6 +20,12 @@ subset of clean clips (the first 8, 2 per voice; 6 with --quick) is transcribed 
 and 3 (round 2 only with --quick) and the per-round RTF / p50 latency are compared (round 1 =
 the main pass).
 
+speech_vocabulary: the company's words (perception/vocabulary.py: hotwords built from the company
+pack). faster-whisper base with the vocabulary off (before) and as shipped (after) on the domain
+sentences of bench/data/speech_domain_sentences.txt (48: the pack's products, devices, error codes
+and order numbers; 12 with --quick), same four voices, clean and at 10 dB SNR, and on the general
+sentences' openai-whisper subset (28 clips; skipped with --quick) to show what it costs elsewhere.
+
 tts: the shipped synthesizer (Piper joe) and hibari (heart): latency and RTF (synthesis time /
 audio duration) per sentence, intelligibility as round-trip WER (synthesize, then transcribe
 with faster-whisper base). Normal mode: every 4th sentence (28; the round trip through Whisper
@@ -43,6 +49,7 @@ from bench.perception import Service, only_tasks, shipped_config, speak, timed
 from bench.wer import edit_distance, words
 
 SENTENCES_FILE = ROOT / "bench" / "data" / "speech_sentences.txt"
+DOMAIN_FILE = ROOT / "bench" / "data" / "speech_domain_sentences.txt"
 CACHE = ROOT / "bench" / "cache" / "speech"
 VOICES = [("espeak-ng", "en-us"), ("espeak-ng", "en-gb+f3"), ("festival", "cmu_us_slt_arctic_hts"),
           ("piper", "joe")]
@@ -52,10 +59,12 @@ ENGINES = [("faster-whisper base (int8)", "faster-whisper", "base"),
            ("faster-whisper tiny.en (int8)", "faster-whisper", "tiny.en"),
            ("openai-whisper base (fp32)", "openai-whisper", "base")]
 SYNTHESIZERS = [("Piper joe (shipped)", "piper"), ("hibari heart", "hibari")]
+# the speech_vocabulary section: faster-whisper base without and with the company's words
+VOCABULARY = [("before: no vocabulary", {"enabled": False}), ("after: pack vocabulary (shipped)", None)]
 
 
-def sentences() -> List[str]:
-    lines = [line.strip() for line in SENTENCES_FILE.read_text(encoding="utf-8").splitlines()]
+def sentences(path: Path = SENTENCES_FILE) -> List[str]:
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
 
@@ -222,6 +231,67 @@ def bench_stt(clips: List[Dict[str, Any]], engines: Sequence[Tuple[str, str, str
         print(f"speech: {label}: " + ", ".join(f"{c} WER {row[c]['wer']:.3f} RTF {row[c]['rtf']:.3f}"
                                                for c in CONDITIONS), flush=True)
     return figures
+
+
+def bench_vocabulary(sets: Dict[str, List[Dict[str, Any]]], workdir: Path) -> Dict[str, Any]:
+    """WER of faster-whisper base on each set of clips, both conditions, without and with the
+    company's words (None: the shipped vocabulary options)."""
+    config = shipped_config()
+    figures: Dict[str, Any] = {}
+    for label, vocabulary in VOCABULARY:
+        options = {"model": "base"} if vocabulary is None else {"model": "base", "vocabulary": vocabulary}
+        with Service(only_tasks(config, transcribe={"engine": "faster-whisper", "options": options}), workdir,
+                     f"vocabulary-{len(figures)}") as service:
+            health = requests.get(f"{service.url}/health", timeout=10).json()
+            first = next(iter(sets.values()))
+            transcribe_all(service.url, first[:1], CONDITIONS[0])  # warm-up
+            row: Dict[str, Any] = {"vocabulary": health["engines"]["transcribe"].get("vocabulary")}
+            for name, clips in sets.items():
+                row[name] = {condition: describe(transcribe_all(service.url, clips, condition))
+                             for condition in CONDITIONS}
+        figures[label] = row
+        print(f"speech_vocabulary: {label}: " + ", ".join(
+            f"{name} {condition} WER {row[name][condition]['wer']:.3f}" for name in sets for condition in CONDITIONS),
+            flush=True)
+    return figures
+
+
+def vocabulary_markdown(figures: Dict[str, Any], info: Dict[str, Any], mode: str) -> str:
+    settings = figures["settings"]
+    labels = list(settings)
+    rows = []
+    for name, about in figures["sets"].items():
+        for condition in CONDITIONS:
+            before, after = (settings[label][name][condition]["wer"] for label in labels)
+            rows.append([about, condition, settings[labels[0]][name][condition]["clips"], f"{before:.3f}",
+                         f"{after:.3f}", f"{after - before:+.3f}",
+                         f"{settings[labels[0]][name][condition]['rtf']:.3f} / {settings[labels[1]][name][condition]['rtf']:.3f}"])
+    table = md_table(["sentences", "condition", "clips", "WER before", "WER after", "change", "RTF before / after"],
+                     rows, numeric=[False, False, True, True, True, True, False])
+    domain = settings[labels[0]]["domain"][CONDITIONS[0]]["wer_by_voice"]
+    voice_rows = [[label.split(":")[0], condition] + [f"{settings[label]['domain'][condition]['wer_by_voice'][v]:.3f}"
+                                                      for v in sorted(domain)]
+                  for condition in CONDITIONS for label in labels]
+    voice_table = md_table(["", "condition"] + sorted(domain), voice_rows,
+                           numeric=[False, False] + [True] * len(domain))
+    shipped = settings[labels[1]]["vocabulary"] or {}
+    return f"""Machine: {machine_line(info)} ({mode} run). faster-whisper base (int8, beam 1, Silero VAD) through
+`/v1/transcribe` (`language: en`), once with the company's words off (`vocabulary: {{enabled: false}}`)
+and once as shipped: a glossary built at start-up from the company pack (packs/brightwave; sources
+{', '.join(figures['sources'])}; perception/vocabulary.py), given to Whisper as `{shipped.get('as', '?')}`
+({shipped.get('tokens', '?')} tokens). Domain sentences: bench/data/speech_domain_sentences.txt
+({figures['domain_sentences']}, what customers say about the pack's products, codes and orders; codes
+and order numbers said letter by letter and digit by digit), sentence *i* said by voice *i* mod 4
+as in the speech section, clean and with pink noise at {SNR_DB:g} dB SNR. General sentences: the
+speech section's clips that openai-whisper also runs (every voice), to show the glossary's effect
+on sentences without the company's words. WER as in the speech section.
+
+{table}
+
+Domain sentences, WER by voice:
+
+{voice_table}
+"""
 
 
 def bench_tts(texts: Sequence[str], spread_texts: Sequence[str], rounds: int, workdir: Path) -> Dict[str, Any]:
@@ -420,6 +490,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         stt["plots"] = plots(stt, folder)
         write_section("speech", "Speech to text: accuracy and speed", stt, stt_markdown(stt, info, stt["plots"], mode),
                       out=args.out, started=started)
+
+        started = time.time()
+        info = machine()
+        domain = sentences(DOMAIN_FILE)[: 12 if args.quick else None]
+        sets = {"domain": make_clips(domain, workdir)}
+        about = {"domain": "domain (pack's words)"}
+        if not args.quick:
+            sets["general"] = subset(clips, 4)
+            about["general"] = "general (speech section subset)"
+        vocabulary = {"domain_sentences": len(domain), "snr_db": SNR_DB, "sets": about,
+                      "sources": shipped_config()["tasks"]["transcribe"]["options"]["vocabulary"]["sources"],
+                      "settings": bench_vocabulary(sets, workdir)}
+        write_section("speech_vocabulary", "Speech to text: the company's words", vocabulary,
+                      vocabulary_markdown(vocabulary, info, mode), out=args.out, started=started)
 
         started = time.time()
         info = machine()

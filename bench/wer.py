@@ -5,17 +5,23 @@ from typing import List, Sequence
 
 NUMBERS = {"0": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six",
            "7": "seven", "8": "eight", "9": "nine", "10": "ten", "11": "eleven", "12": "twelve"}
+# 13..99 said as words become digits, as they are written in model names ("Aero fourteen" = "Aero 14")
+TEENS = {word: str(13 + i) for i, word in enumerate(
+    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+TENS = {word: 20 + 10 * i for i, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+UNITS = {word: int(digit) for digit, word in NUMBERS.items() if 1 <= int(digit) <= 9}
 
 
 def words(text: str) -> List[str]:
     """Lowercase words without punctuation, so that spelling choices don't count as errors:
     hyphens and apostrophes join ("e-mail" = "email"), letters split from digits, numbers up to
-    twelve become words, longer digit runs are read digit by digit ("4571" = "four five seven
+    twelve become words and 13 to 99 digits ("fifty-five" = "55"), longer digit runs and ones
+    with a leading zero are read digit by digit ("4571" = "four five seven one", "R01" = "R zero
     one"), and spelled-out letters join ("B W" = "BW")."""
     text = re.sub(r"[-'’]", "", text.lower())
     tokens: List[str] = []
-    for token in re.findall(r"[a-z]+|[0-9]+", text):
-        if token.isdigit() and len(token) > 2:
+    for token in _numbers_as_digits(re.findall(r"[a-z]+|[0-9]+", text)):
+        if token.isdigit() and (len(token) > 2 or token.startswith("0")):
             tokens.extend(NUMBERS[digit] for digit in token)
         else:
             tokens.append(NUMBERS.get(token, token))
@@ -29,6 +35,25 @@ def words(text: str) -> List[str]:
             joined.append(token)
         spelling = letter
     return joined
+
+
+def _numbers_as_digits(tokens: List[str]) -> List[str]:
+    """Number words from 13 to 99 as digits: "fourteen", "fiftyfive" (from "fifty-five") and
+    "fifty five" -> "14", "55"."""
+    out: List[str] = []
+    open_tens = False  # the last token was a tens word alone ("fifty"), a unit may follow
+    for token in tokens:
+        tens = next((word for word in TENS if token.startswith(word)), None)
+        if open_tens and token in UNITS:
+            out[-1] = str(int(out[-1]) + UNITS[token])
+        elif token in TEENS:
+            out.append(TEENS[token])
+        elif tens and (token == tens or token[len(tens):] in UNITS):
+            out.append(str(TENS[tens] + UNITS.get(token[len(tens):], 0)))
+        else:
+            out.append(token)
+        open_tens = token == tens
+    return out
 
 
 def edit_distance(ref: Sequence, hyp: Sequence) -> int:

@@ -93,6 +93,22 @@ def test_squeeze_and_wer_still_agree_with_their_rules():
     assert wer("one two three", "one three") == pytest.approx(1 / 3)
 
 
+def test_wer_reads_codes_and_model_numbers_as_said():
+    assert wer("The router shows B W R zero one", "The router shows BW-R01.") == 0.0
+    assert wer("My Vista 55 TV", "My Vista fifty-five TV") == 0.0
+    assert wer("the Aero 14", "the Aero fourteen") == 0.0
+    assert wer("order B W two seven six two one one", "order BW-276211") == 0.0
+    assert wer("My router has a solid red light", "My brother has a solid red light") == pytest.approx(1 / 7)
+
+
+def test_domain_sentences_say_the_pack_words():
+    texts = speech.sentences(speech.DOMAIN_FILE)
+    assert len(texts) >= 40 and len(set(texts)) == len(texts)
+    joined = " ".join(texts).lower()
+    for word in ("router", "earbuds", "tv", "e twelve", "b w r zero two", "b w two seven six two one one"):
+        assert word in joined, word
+
+
 def picture() -> Image.Image:
     image, _ = ocr.sheet("Brightwave Electronics - Invoice", ["Order BW-723241"], [(56, "Item"), (800, "Price")],
                          [("Nova Chromebook 13", "$329.00")], [("Total", "$329.00")], "Paid with Visa ending 4242")

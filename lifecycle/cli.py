@@ -61,11 +61,18 @@ def child_env() -> dict:
     return env
 
 
+# our components that ask the perception service (sentence embeddings, picture analyses) while
+# training and evaluating; components.pattern_extractor, for one, doesn't
+PERCEPTION_COMPONENTS = ("components.fusion_featurizer", "components.perception_featurizer",
+                         "components.attachment_analyzer")
+
+
 def check_perception(config: Path) -> None:
-    """Our custom components embed text with the perception service, in training and evaluation."""
+    """A config with one of PERCEPTION_COMPONENTS needs the perception service up."""
     import requests
 
-    if "components." not in config.read_text(encoding="utf-8"):
+    text = config.read_text(encoding="utf-8")
+    if not any(component in text for component in PERCEPTION_COMPONENTS):
         return
     url = os.environ.get("PERCEPTION_URL", "http://127.0.0.1:8700")
     try:

@@ -1,8 +1,9 @@
 """The company's words for speech recognition: a short glossary built from the company pack.
 
 Whisper writes what it heard in the words it expects; a prompt of the company's device words,
-product names, error codes and order-number spelling makes "router", "Vista 55", "BW-R01" and
-"BW-276211" likelier than "brother", "Vista fifty-five" or "BW R 0 1". The speech engines build
+product names, error codes and order-number spelling, written as one sentence a customer could
+say, makes "router", "E12", "BW-T07" and "BW-276211" likelier than "brother", "Errico D12" or
+"BW 276211". The speech engines build
 the glossary once at start-up (`glossary(options, count_tokens)`) from the pack's files
 (products.csv, error_codes.csv, pack.yml, read by knowledge.pack: pure Python, no Rasa), so a
 company that changes its pack changes what is recognised without code changes.
@@ -20,7 +21,7 @@ Options (perception/config.yml, `tasks.transcribe.options.vocabulary`):
               from it, and a short clip is where Whisper echoes a prompt instead of the words
 """
 import re
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from knowledge.pack import CompanyPack
 
@@ -81,41 +82,71 @@ def _one_per_shape(codes: Iterable[str]) -> List[str]:
     return kept
 
 
-def terms(pack: CompanyPack, sources: Iterable[str] = SOURCES) -> List[str]:
-    """The glossary's terms from the pack, source by source in the order given, no repeats."""
-    found: List[str] = []
+def groups(pack: CompanyPack, sources: Iterable[str] = SOURCES) -> List[Tuple[str, List[str]]]:
+    """(source, its terms) in the order given, no term twice."""
+    found: List[Tuple[str, List[str]]] = []
     for source in sources:
         if source == "devices":  # the last word of each product's name, then the catalogue categories
-            found += [_device_word(words[-1]) for words in
-                      (re.findall(r"[A-Za-z]+", _plain_name(p.name)) for p in pack.products) if words]
-            found += [_device_word(p.category.replace("-", " ")) for p in pack.products if p.category]
+            words = [_device_word(words[-1]) for words in
+                     (re.findall(r"[A-Za-z]+", _plain_name(p.name)) for p in pack.products) if words]
+            words += [_device_word(p.category.replace("-", " ")) for p in pack.products if p.category]
         elif source == "codes":  # one code of each spelling, and what screens show beside them
-            codes = _one_per_shape(c for code in pack.error_codes for c in (code.code, *code.aliases))
-            found += [f"error {code}" if i == 0 else code for i, code in enumerate(codes)]  # said after "error"
+            words = _one_per_shape(c for code in pack.error_codes for c in (code.code, *code.aliases))
         elif source == "order_numbers":
             example = str(pack.settings["orders"].get("id_example") or "").strip()
-            found += [f"order {example}"] if example else []
+            words = [example] if example else []
         elif source == "products":  # brands first, then names without a brand in front
             brands = _unique(p.brand for p in pack.products if p.brand)
-            found += brands
+            words = list(brands)
             for product in pack.products:
                 name = _plain_name(product.name)
                 for brand in brands:
                     name = re.sub(rf"^{re.escape(brand)}\s+", "", name)
-                found.append(name)
+                words.append(name)
         else:
             raise ValueError(f"unknown vocabulary source {source!r}")
-    return _unique(found)
+        seen = {term.lower() for _, terms in found for term in terms}
+        found.append((source, [w for w in _unique(words) if w.lower() not in seen]))
+    return found
 
 
-def fit(found: List[str], count_tokens: Callable[[str], int], max_tokens: int) -> str:
-    """As many terms as fit in max_tokens, comma-separated, in their order."""
-    kept: List[str] = []
-    for term in found:
-        if count_tokens(" " + ", ".join(kept + [term])) > max_tokens:
-            break
-        kept.append(term)
-    return ", ".join(kept)
+def terms(pack: CompanyPack, sources: Iterable[str] = SOURCES) -> List[str]:
+    """The glossary's terms from the pack, source by source in the order given, no repeats."""
+    return [term for _, found in groups(pack, sources) for term in found]
+
+
+def _either(words: List[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def sentence(company: str, chosen: List[Tuple[str, List[str]]]) -> str:
+    """The terms said the way a customer would: "Brightwave support: my laptop, router or TV shows
+    error BW-1001, BW-R01 or E12; order BW-123456." A bare comma-separated list made Whisper spell
+    ordinary speech in its style ("Do you ship to Canada?" came back "BW-Ship, Canada", "the
+    earbuds won't charge" as "L-E-B-W-T-Charge"); the same words in a sentence did not."""
+    said = {"devices": "my {}", "codes": "error {}", "order_numbers": "order {}", "products": "products: {}"}
+    text, last = "", None
+    for source, words in chosen:
+        if not words:
+            continue
+        part = said[source].format(_either(words) if source != "products" else ", ".join(words))
+        text += ("" if last is None else " shows " if (last, source) == ("devices", "codes") else "; ") + part
+        last = source
+    return f"{company} support: {text}." if text else ""
+
+
+def fit(company: str, found: List[Tuple[str, List[str]]], count_tokens: Callable[[str], int],
+        max_tokens: int) -> str:
+    """The sentence with as many terms as fit in max_tokens, taken in their order."""
+    kept: List[Tuple[str, List[str]]] = []
+    for source, words in found:
+        kept.append((source, []))
+        for word in words:
+            kept[-1][1].append(word)
+            if count_tokens(" " + sentence(company, kept)) > max_tokens:
+                kept[-1][1].pop()
+                return sentence(company, kept)
+    return sentence(company, kept)
 
 
 def glossary(options: Optional[Dict[str, Any]], count_tokens: Callable[[str], int]) -> Optional[str]:
@@ -124,4 +155,5 @@ def glossary(options: Optional[Dict[str, Any]], count_tokens: Callable[[str], in
     if not chosen["enabled"]:
         return None
     pack = CompanyPack.load(chosen["pack"])
-    return fit(terms(pack, chosen["sources"]), count_tokens, int(chosen["max_tokens"])) or None
+    company = str(pack.settings["company"].get("name") or "").split()[0] if pack.settings.get("company") else ""
+    return fit(company or "Customer", groups(pack, chosen["sources"]), count_tokens, int(chosen["max_tokens"])) or None

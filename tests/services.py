@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -150,7 +151,11 @@ def train_model(config: str, perception_url: str) -> str:
 
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     """A preexec_fn: the child gets `sig` when the test process dies (Linux's PR_SET_PDEATHSIG), so
-    a killed pytest leaves no server of its own running. Elsewhere it does nothing."""
+    a killed pytest leaves no server of its own running. Elsewhere it does nothing, and so it does
+    for a child started from another thread than the main one: the kernel sends the signal when
+    the starting *thread* ends (a thread pool's worker would take its servers down with it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):

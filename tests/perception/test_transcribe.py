@@ -160,6 +160,16 @@ def test_short_clips_are_not_filled_with_the_company_words(perception_url, tmp_p
     assert material.normalise(body["text"]) == said, body["text"]
 
 
+@pytest.mark.parametrize("said, words", [("Do you ship to Canada?", ["ship", "canada"]),
+                                         ("Do you have noise cancelling headphones?", ["noise", "headphones"])])
+def test_everyday_questions_are_not_spelled_like_the_company_codes(perception_url, tmp_path, said, words):
+    """The glossary as a bare list made Whisper write ordinary words in its style: "Do you ship to
+    Canada?" came back "BW-Ship, Canada" (and "the earbuds won't charge" "L-E-B-W-T-Charge")."""
+    body = transcript(perception_url, material.espeak(said, tmp_path / "everyday.wav"))
+    heard = material.normalise(body["text"])
+    assert all(word in heard.split() for word in words) and "bw" not in heard, body["text"]
+
+
 @pytest.mark.parametrize("audio", ["silence", "white_noise", "quiet_noise"])
 def test_silence_and_noise_give_empty_text(perception_url, audio):
     data = {"silence": material.silence(4), "white_noise": material.white_noise(4, level=0.3),

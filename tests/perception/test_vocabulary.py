@@ -54,40 +54,51 @@ def other_pack(tmp_path) -> Path:
     return pack
 
 
+def said(prompt: str) -> set:
+    """The glossary's terms: the words between its commas, "or", "my", "error", ";" and ":"."""
+    body = prompt.split(":", 1)[1].rstrip(".")
+    return {term.strip() for term in re.split(r",|;| or | shows |\bmy\b|\berror\b|\border\b|products:", body)
+            if term.strip()}
+
+
 def test_reference_pack_gives_the_company_words():
     prompt = vocabulary.glossary({"max_tokens": 223, "sources": list(vocabulary.SOURCES)}, tokens)
-    terms = prompt.split(", ")
+    assert prompt.startswith("Brightwave support: my laptop, ")  # a sentence, not a bare list
+    terms = said(prompt)
     for word in ("router", "TV", "earbuds", "smartwatch", "laptop"):  # device words and categories
         assert word in terms, prompt
-    assert "error BW-1001" in terms and {"BW-R01", "BW-S12", "E12"} <= set(terms)  # codes, and E12 beside BW-S12
+    assert {"BW-1001", "BW-R01", "BW-S12", "E12"} <= terms  # codes, and E12 beside BW-S12
+    assert "shows error BW-1001, BW-R01" in prompt
     assert "BW-1002" not in terms  # one code per spelling
-    assert "order BW-123456" in terms  # how order numbers are written
+    assert "; order BW-123456" in prompt  # how order numbers are written
     assert "Brightwave" in terms and "Aero 14 Laptop" in terms  # brands, names without the brand
     assert tokens(" " + prompt) <= 223
 
 
 def test_a_changed_pack_changes_the_vocabulary(other_pack):
     every = {"max_tokens": 223, "sources": list(vocabulary.SOURCES)}
-    ours = vocabulary.glossary(every, tokens).split(", ")
-    theirs = vocabulary.glossary({**every, "pack": str(other_pack)}, tokens).split(", ")
-    assert {"soundbar", "audio", "AC-Z42", "Q7", "order AC-55555", "Acme", "Zephyr Soundbar"} <= set(theirs), theirs
-    assert "router" not in theirs and "BW-R01" not in theirs and "order BW-123456" not in theirs
+    ours = said(vocabulary.glossary(every, tokens))
+    theirs = said(vocabulary.glossary({**every, "pack": str(other_pack)}, tokens))
+    assert {"soundbar", "audio", "AC-Z42", "Q7", "AC-55555", "Acme", "Zephyr Soundbar"} <= theirs, theirs
+    assert "router" not in theirs and "BW-R01" not in theirs and "BW-123456" not in theirs
     assert "router" in ours and "soundbar" not in ours
 
 
 def test_pack_follows_company_dir(other_pack, monkeypatch):
     monkeypatch.setenv("COMPANY_DIR", str(other_pack))
-    assert "AC-Z42" in vocabulary.glossary({}, tokens).split(", ")
+    assert "AC-Z42" in said(vocabulary.glossary({}, tokens))
 
 
 def test_sources_order_and_budget():
-    pack_terms = vocabulary.terms(CompanyPack.load(PACK), ["codes", "devices"])
-    assert pack_terms[0] == "error BW-1001" and pack_terms.index("E12") < pack_terms.index("router")
-    assert vocabulary.fit(["a b", "c d", "e f"], tokens, 5) == "a b, c d"  # 5 tokens: a b , c d
+    pack = CompanyPack.load(PACK)
+    pack_terms = vocabulary.terms(pack, ["codes", "devices"])
+    assert pack_terms[0] == "BW-1001" and pack_terms.index("E12") < pack_terms.index("router")
+    found = [("devices", ["a b", "c d", "e f"])]
+    assert vocabulary.fit("X", found, tokens, 10) == "X support: my a b or c d."  # 10 tokens: e f is cut
     short = vocabulary.glossary({"max_tokens": 20}, tokens)
-    assert tokens(" " + short) <= 20 and short.startswith("laptop")  # devices come first by default
+    assert tokens(" " + short) <= 20 and short.startswith("Brightwave support: my laptop")  # devices first
     only_codes = vocabulary.glossary({"sources": ["codes"], "max_tokens": 223}, tokens)
-    assert "router" not in only_codes and "BW-R01" in only_codes
+    assert "router" not in only_codes and "error BW-1001" in only_codes and "BW-R01" in only_codes
 
 
 def test_off_gives_no_prompt_and_wrong_options_are_refused():

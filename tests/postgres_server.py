@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional
 
-from tests.services import die_with_parent, free_port
+from tests.services import die_with_parent, end, free_port
 
 INSTALL_HINT = ("install Debian's PostgreSQL server (apt-get install postgresql, or run "
                 "scripts/system_packages.sh), or name an existing server with PG_HOST, PG_PORT, "
@@ -155,13 +155,7 @@ class PostgresServer(Postgres):
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT: open sessions are ended), then the folder is removed."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end(self.process, signal.SIGINT)
         self.process = None
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)

@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 
 import redis
 
-from tests.services import die_with_parent, free_port
+from tests.services import die_with_parent, end, free_port
 
 
 class RedisServer:
@@ -55,13 +55,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stops the server this object started (its own pid only)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end(self.process)
         self.process = None
 
 

@@ -149,6 +149,18 @@ def train_model(config: str, perception_url: str) -> str:
     return str(ROOT / result.stdout.strip().splitlines()[-1])
 
 
+def end(process: Optional[subprocess.Popen], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Sends `sig` to a child still running, waits up to `timeout` s, then kills it."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     """A preexec_fn: the child gets `sig` when the test process dies (Linux's PR_SET_PDEATHSIG), so
     a killed pytest leaves no server of its own running. Elsewhere it does nothing, and so it does

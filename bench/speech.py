@@ -60,7 +60,7 @@ ENGINES = [("faster-whisper base (int8)", "faster-whisper", "base"),
            ("openai-whisper base (fp32)", "openai-whisper", "base")]
 SYNTHESIZERS = [("Piper joe (shipped)", "piper"), ("hibari heart", "hibari")]
 # the speech_vocabulary section: faster-whisper base without and with the company's words
-VOCABULARY = [("before: no vocabulary", {"enabled": False}), ("after: pack vocabulary (shipped)", None)]
+VOCABULARY = [("before: no vocabulary (shipped)", {"enabled": False}), ("after: pack vocabulary", {"enabled": True})]
 
 
 def sentences(path: Path = SENTENCES_FILE) -> List[str]:
@@ -239,7 +239,7 @@ def bench_vocabulary(sets: Dict[str, List[Dict[str, Any]]], workdir: Path) -> Di
     config = shipped_config()
     figures: Dict[str, Any] = {}
     for label, vocabulary in VOCABULARY:
-        options = {"model": "base"} if vocabulary is None else {"model": "base", "vocabulary": vocabulary}
+        options = {"model": "base", "vocabulary": vocabulary}
         with Service(only_tasks(config, transcribe={"engine": "faster-whisper", "options": options}), workdir,
                      f"vocabulary-{len(figures)}") as service:
             health = requests.get(f"{service.url}/health", timeout=10).json()

@@ -49,11 +49,16 @@ def encodings(speech, tmp_path_factory) -> Dict[str, Path]:
     return material.encode(speech["order"], tmp_path_factory.mktemp("encoded"), FORMATS)
 
 
-def transcribe_only_config(folder: Path, engine: str, model: str, max_seconds: float = 300) -> Path:
-    """perception/config.yml with only the transcribe task (starts fast), engine and model swapped."""
+def transcribe_only_config(folder: Path, engine: str, model: str, max_seconds: float = 300,
+                           vocabulary: bool = False) -> Path:
+    """perception/config.yml with only the transcribe task (starts fast), engine and model swapped;
+    `vocabulary`: the company's words switched on."""
     config = yaml.safe_load((services.ROOT / "perception" / "config.yml").read_text())
     task = config["tasks"]["transcribe"]
-    config["tasks"] = {"transcribe": {**task, "engine": engine, "options": {**task["options"], "model": model}}}
+    options = {**task["options"], "model": model}
+    if vocabulary:
+        options["vocabulary"] = {**options.get("vocabulary", {}), "enabled": True}
+    config["tasks"] = {"transcribe": {**task, "engine": engine, "options": options}}
     config["limits"]["audio"]["max_seconds"] = max_seconds
     path = folder / "config.yml"
     path.write_text(yaml.safe_dump(config))
@@ -65,6 +70,15 @@ def tiny_url(tmp_path_factory) -> Iterator[str]:
     """faster-whisper tiny.en, audio capped at 5 s."""
     config = transcribe_only_config(tmp_path_factory.mktemp("tiny"), "faster-whisper", "tiny.en", max_seconds=5)
     service = services.start_perception(name="perception-tiny-en", config=config)
+    yield service.health_url.rsplit("/health", 1)[0]
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def glossary_url(tmp_path_factory) -> Iterator[str]:
+    """faster-whisper base with the company's words switched on (off in the shipped config)."""
+    config = transcribe_only_config(tmp_path_factory.mktemp("glossary"), "faster-whisper", "base", vocabulary=True)
+    service = services.start_perception(name="perception-glossary", config=config)
     yield service.health_url.rsplit("/health", 1)[0]
     service.stop()
 
@@ -148,24 +162,31 @@ def test_language_hint_is_used_and_checked(perception_url, speech):
     assert response.json()["error"]["code"] == "unsupported_language"
 
 
-def test_the_company_words_are_in_use(perception_url):
-    vocabulary = requests.get(f"{perception_url}/health", timeout=10).json()["engines"]["transcribe"]["vocabulary"]
-    assert vocabulary["as"] == "hotwords" and 20 < vocabulary["tokens"] <= 223
+def test_the_company_words_are_off_unless_switched_on(perception_url, glossary_url):
+    def vocabulary(url):
+        return requests.get(f"{url}/health", timeout=10).json()["engines"]["transcribe"]["vocabulary"]
+
+    assert vocabulary(perception_url) is None  # shipped: off (Whisper echoed the glossary, see config.yml)
+    assert vocabulary(glossary_url)["as"] == "hotwords" and 20 < vocabulary(glossary_url)["tokens"] <= 223
 
 
 @pytest.mark.parametrize("said", ["yes", "no", "cancel my order"])
-def test_short_clips_are_not_filled_with_the_company_words(perception_url, tmp_path, said):
+def test_short_clips_are_not_filled_with_the_company_words(glossary_url, tmp_path, said):
     """A few words with the glossary in the prompt: what was said, and none of the glossary."""
-    body = transcript(perception_url, material.espeak(said, tmp_path / "short.wav"))
+    body = transcript(glossary_url, material.espeak(said, tmp_path / "short.wav"))
     assert material.normalise(body["text"]) == said, body["text"]
+
+
+def test_the_router_sentence_is_heard_with_the_company_words(glossary_url, speech):
+    check_heard(transcript(glossary_url, speech["router"]), "router")
 
 
 @pytest.mark.parametrize("said, words", [("Do you ship to Canada?", ["ship", "canada"]),
                                          ("Do you have noise cancelling headphones?", ["noise", "headphones"])])
-def test_everyday_questions_are_not_spelled_like_the_company_codes(perception_url, tmp_path, said, words):
+def test_everyday_questions_are_not_spelled_like_the_company_codes(glossary_url, tmp_path, said, words):
     """The glossary as a bare list made Whisper write ordinary words in its style: "Do you ship to
     Canada?" came back "BW-Ship, Canada" (and "the earbuds won't charge" "L-E-B-W-T-Charge")."""
-    body = transcript(perception_url, material.espeak(said, tmp_path / "everyday.wav"))
+    body = transcript(glossary_url, material.espeak(said, tmp_path / "everyday.wav"))
     heard = material.normalise(body["text"])
     assert all(word in heard.split() for word in words) and "bw" not in heard, body["text"]
 

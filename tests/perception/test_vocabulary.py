@@ -111,11 +111,13 @@ def test_off_gives_no_prompt_and_wrong_options_are_refused():
         vocabulary.glossary({"pack": "/nonexistent/pack"}, tokens)
 
 
-def test_shipped_config_turns_it_on():
+def test_shipped_config_keeps_it_off_with_the_default_sources():
     import yaml
 
     config = yaml.safe_load((services.ROOT / "perception" / "config.yml").read_text())
-    chosen = vocabulary.settings(config["tasks"]["transcribe"]["options"].get("vocabulary"))
-    assert chosen["enabled"] and chosen["as"] == "hotwords" and chosen["min_speech_s"] > 0
-    assert vocabulary.glossary({"max_tokens": 223}, tokens) == vocabulary.glossary(
+    options = config["tasks"]["transcribe"]["options"].get("vocabulary")
+    chosen = vocabulary.settings(options)
+    assert not chosen["enabled"] and chosen["as"] == "hotwords" and chosen["min_speech_s"] > 0
+    assert vocabulary.glossary(options, tokens) is None
+    assert vocabulary.glossary({**options, "enabled": True}, tokens) == vocabulary.glossary(
         {"max_tokens": 223, "sources": ["devices", "codes", "order_numbers"]}, tokens)  # the default sources

@@ -3,8 +3,7 @@
 Whisper writes what it heard in the words it expects; a prompt of the company's device words,
 product names, error codes and order-number spelling, written as one sentence a customer could
 say, makes "router", "E12", "BW-T07" and "BW-276211" likelier than "brother", "Errico D12" or
-"BW 276211". The speech engines build
-the glossary once at start-up (`glossary(options, count_tokens)`) from the pack's files
+"BW 276211". The speech engines build the glossary once at start-up (`glossary(options, count_tokens)`) from the pack's files
 (products.csv, error_codes.csv, pack.yml, read by knowledge.pack: pure Python, no Rasa), so a
 company that changes its pack changes what is recognised without code changes.
 
@@ -155,5 +154,6 @@ def glossary(options: Optional[Dict[str, Any]], count_tokens: Callable[[str], in
     if not chosen["enabled"]:
         return None
     pack = CompanyPack.load(chosen["pack"])
-    company = str(pack.settings["company"].get("name") or "").split()[0] if pack.settings.get("company") else ""
-    return fit(company or "Customer", groups(pack, chosen["sources"]), count_tokens, int(chosen["max_tokens"])) or None
+    name = str(pack.settings["company"].get("name") or "").split()  # pack.yml or DEFAULT_SETTINGS
+    company = name[0] if name else "Customer"  # "Brightwave Electronics" -> "Brightwave"
+    return fit(company, groups(pack, chosen["sources"]), count_tokens, int(chosen["max_tokens"])) or None

@@ -75,11 +75,8 @@ class Postgres:
         return dict(PG_HOST=self.host, PG_PORT=str(self.port), PG_DB=database, PG_USER=self.user,
                     PG_PASSWORD=self.password, PG_LOGIN_DB="postgres")
 
-    def new_database_name(self, prefix: str) -> str:
-        return f"{prefix}_{secrets.token_hex(4)}"
-
     def create_database(self, prefix: str) -> str:
-        name = self.new_database_name(prefix)
+        name = f"{prefix}_{secrets.token_hex(4)}"
         self._admin(f'CREATE DATABASE "{name}"')
         return name
 

@@ -121,3 +121,13 @@ def test_shipped_config_keeps_it_off_with_the_default_sources():
     assert vocabulary.glossary(options, tokens) is None
     assert vocabulary.glossary({**options, "enabled": True}, tokens) == vocabulary.glossary(
         {"max_tokens": 223, "sources": ["devices", "codes", "order_numbers"]}, tokens)  # the default sources
+
+
+def test_a_pack_without_a_company_name_still_gets_a_sentence(other_pack):
+    import yaml
+
+    settings = yaml.safe_load((other_pack / "pack.yml").read_text(encoding="utf-8"))
+    settings.setdefault("company", {})["name"] = ""
+    (other_pack / "pack.yml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    prompt = vocabulary.glossary({"pack": str(other_pack)}, tokens)
+    assert prompt.startswith("Customer support: my ") and "AC-Z42" in prompt

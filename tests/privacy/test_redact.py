@@ -75,3 +75,25 @@ def test_the_logging_config_covers_every_logger_even_handlers_added_later():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "from [email]" in result.stdout and "KeyError: '[name]'" in result.stdout, result.stdout
     assert "ana.lopez" not in result.stdout and "Okafor" not in result.stdout
+
+
+def test_status_size_and_duration_stay_real_phone_numbers_go():
+    """An access line's status and size are int arguments: "200 1234" is not a phone number. The
+    same digits as text (a customer's words, a path) are still redacted, even next to numbers."""
+    redactor = Redactor(lambda: [])
+
+    def logged(msg, *args) -> str:
+        return redact_record(record(msg, *args), redactor).getMessage()
+
+    access = "%s %s %d %d %.3fs client=%s"
+    assert logged(access, "POST", "/login", 200, 1234, 0.004, "ip-3fa2b1c9d0e4") == \
+        "POST /login 200 1234 0.004s client=ip-3fa2b1c9d0e4"
+    assert logged(access, "GET", "/", 401, 15234, 1.25, "ip-0") == "GET / 401 15234 1.250s client=ip-0"
+    assert logged("stored %s (%s, %d bytes)", "a1b2", "png", 2_457_600) == "stored a1b2 (png, 2457600 bytes)"
+    assert logged("%d%% done", 50) == "50% done"
+    # text is redacted as before, in the message, in string arguments and next to numbers
+    assert logged("call %s", "555 1234") == "call [phone]"
+    assert logged("%s %s %d %d", "GET", "/customer/2125550110", 200, 512) == "GET /customer/[phone] 200 512"
+    assert logged("POST /login 200 1234 0.004s") == "POST /login [phone] 0.004s"  # pre-formatted: text
+    assert logged("%d %s", 3, "my card number is 4111 1111 1111 1111") == "3 my card number is [card]"
+    assert logged("%(who)s on %(phone)s", {"who": "x", "phone": "+1 312 555 0111"}) == "x on [phone]"

@@ -10,11 +10,14 @@ from review.app import ReviewApp
 
 
 class AccessLog(AbstractAccessLogger):
-    """Method, path, status, size and time: no query string (conversation ids), no bodies."""
+    """Method, path, status, size, time and the client's tag (a keyed hash of its address, set by
+    the app's middleware): no query string (conversation ids), no bodies. Status and size are
+    int arguments, so the log redaction leaves them alone (privacy/redact.py)."""
 
     def log(self, request, response, time: float) -> None:
-        self.logger.info("%s %s %s %s %.3fs", request.method, request.path, response.status,
-                         response.body_length, time)
+        client = request.get("client") or "ip-unknown"
+        self.logger.info("%s %s %d %d %.3fs client=%s", request.method, request.path, response.status,
+                         response.body_length, time, client)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from attachments.store import AttachmentStore, is_valid_id
 from perception.formats import MIME_TYPES
 from review import pages, settings
 from review.annotate import Domain, Refused, annotation, customer_names
-from review.auth import COOKIE, LIFETIME, LoginThrottle, Sessions
+from review.auth import COOKIE, LIFETIME, LoginThrottle, Sessions, tag
 from review.conversation import Conversation, Filters, select
 from review.export import Exporter
 from review.pii import Scrubber
@@ -42,6 +42,7 @@ class ReviewApp:
                  project: Optional[Path] = None, secret: Optional[bytes] = None) -> None:
         key = secret or settings.secret()
         self.sessions = Sessions(settings.derived(key, "session"))
+        self.log_key = settings.derived(key, "log")
         self.pii_key = settings.derived(key, "pii")
         self.users = users or UserStore()
         self.queue = queue or ReviewQueue()
@@ -87,6 +88,7 @@ class ReviewApp:
     @web.middleware
     async def security(self, request: web.Request, handler) -> web.StreamResponse:
         path = request.path
+        request["client"] = tag(self.log_key, "ip", request.remote)  # for the access log too
         if not (path == "/login" or path.startswith("/static/")):
             session = self._session(request)
             if session is None:
@@ -102,6 +104,8 @@ class ReviewApp:
                 if not self._same_origin(request) or not self.sessions.csrf_ok(session, token):
                     return error(403, "csrf", "the request did not come from the inbox's own page")
         elif request.method == "POST" and not self._same_origin(request):
+            if path == "/login":
+                logger.warning("login refused (cross-site) client=%s", request["client"])
             return error(403, "csrf", "the request did not come from the inbox's own page")
         response = await handler(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -141,18 +145,21 @@ class ReviewApp:
         form = await request.post()
         name, password = str(form.get("username") or ""), str(form.get("password") or "")
         next_path = _local(str(form.get("next") or "/"))
+        client = request["client"]
         if self.throttle.blocked(name):
+            logger.warning("login locked account=%s client=%s", tag(self.log_key, "user", name), client)
             return self.html(pages.login("Too many wrong passwords: wait a minute.", next_path), 429)
         if not await asyncio.to_thread(self.users.check, name, password):
             self.throttle.failed(name)
-            logger.info("failed login")
+            # never the typed name: it may be a password typed in the wrong field
+            logger.warning("login refused account=%s client=%s", tag(self.log_key, "user", name), client)
             return self.html(pages.login("Wrong user name or password.", next_path), 401)
         self.throttle.succeeded(name)
         response = web.HTTPSeeOther(next_path)
         response.set_cookie(COOKIE, self.sessions.issue(name, self.users.version(name) or ""),
                             max_age=LIFETIME, httponly=True, samesite="Strict", path="/",
                             secure=settings.secure_cookie())
-        logger.info("login")
+        logger.info("login ok user=%s client=%s", name, client)  # a staff account that exists
         return response
 
     async def logout(self, request: web.Request) -> web.Response:

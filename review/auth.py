@@ -1,4 +1,4 @@
-"""Signed session cookies and CSRF tokens (HMAC-SHA256, standard library only)."""
+"""Signed session cookies, CSRF tokens and log tags (HMAC-SHA256, standard library only)."""
 import base64
 import hashlib
 import hmac
@@ -53,6 +53,17 @@ class Sessions:
 
     def csrf_ok(self, session: Dict, token: Optional[str]) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf(session), token)
+
+
+def tag(key: bytes, kind: str, value: Optional[str]) -> str:
+    """A value for the logs that cannot be read back: `kind-` and 12 hex characters of a keyed
+    hash (the install's secret), e.g. ``ip-3fa2b1c9d0e4``. The same value gives the same tag, so
+    the attempts of one client address or one account name can be followed; nobody without the
+    secret can tell which address or name it was. (The prefix keeps a tag of only digits from
+    looking like a phone number to the log redaction.)"""
+    if not value:
+        return f"{kind}-none"
+    return f"{kind}-" + hmac.new(key, f"{kind}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()[:12]
 
 
 class LoginThrottle:

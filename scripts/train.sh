@@ -7,6 +7,10 @@ cd "$PARLEY_ROOT"
 config="${1:-$RASA_CONFIG}"
 model="$("$(dirname "$0")/model_name.sh" "$config")"  # fingerprint of config, domain, data, components, pack
 name="$(basename "$model" .tar.gz)"
+# one training of a model at a time: a second caller waits, then finds it trained
+mkdir -p "$(dirname "$model")" var
+exec 9>"var/$name.train.lock"
+flock 9
 if [ -f "$model" ]; then
   echo "model up to date: $model" >&2
 else

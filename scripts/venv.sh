@@ -7,6 +7,10 @@
 # NVIDIA GPU is present.
 set -euo pipefail
 dir="$1"; version="$2"; requirements="$3"
+# one install at a time per environment (two `make` commands started together wait for each other)
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
 nodeps="${requirements%.txt}-nodeps.txt"
 gpu="${requirements%.txt}-gpu.txt"
 files=("$requirements")

@@ -50,7 +50,8 @@ def rasa_token() -> str:
 
 
 class Assistant:
-    """The running assistant as a customer (REST channel) and an operator (HTTP API) see it."""
+    """The running assistant as the company's back end (REST and multimodal channels, with the
+    channel secret) and an operator (HTTP API) see it."""
 
     def __init__(self, rasa: "services.Service", token: str, db_path, attachments_dir=None,
                  tracker_db=None) -> None:
@@ -63,7 +64,7 @@ class Assistant:
     def say(self, sender: str, text: str) -> list:
         import requests
 
-        response = requests.post(f"{self.url}/webhooks/rest/webhook",
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", headers=services.channel_auth(),
                                  json={"sender": sender, "message": text}, timeout=60)
         response.raise_for_status()
         return response.json()
@@ -90,7 +91,8 @@ class Assistant:
         for number, item in enumerate(files, start=1):
             name, data = item if isinstance(item, tuple) else (f"file{number}", item)
             parts.append(("attachment", (name, data, "application/octet-stream")))
-        return requests.post(f"{self.url}/webhooks/multimodal/webhook", files=parts, timeout=timeout)
+        return requests.post(f"{self.url}/webhooks/multimodal/webhook", files=parts, timeout=timeout,
+                             headers=services.channel_auth())  # as the company's back end
 
     def tracker(self, sender: str) -> dict:
         import requests
@@ -104,14 +106,12 @@ class Assistant:
 def _start_assistant(name: str, model: str, perception: str, token: str, tmp_path_factory):
     folder = tmp_path_factory.mktemp(name)
     db = services.seed_db(folder / "company.db")
-    actions = services.start_actions(f"{name}-actions", db, perception)
+    actions = services.start_actions(f"{name}-actions", db, perception, wait=False)
     actions_url = actions.health_url.rsplit("/health", 1)[0]
-    try:
-        rasa = services.start_rasa(f"{name}-rasa", model, actions_url, perception,
-                                   folder / "tracker.db", token, attachments_dir=folder / "attachments")
-    except Exception:
-        actions.stop()
-        raise
+    rasa = services.start_rasa(f"{name}-rasa", model, actions_url, perception,
+                               folder / "tracker.db", token, attachments_dir=folder / "attachments",
+                               wait=False)
+    services.start_together(actions, rasa)
     return Assistant(rasa, token, db, folder / "attachments", folder / "tracker.db"), [rasa, actions]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,6 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_DIALOGUE = Path(os.environ.get("VENV_DIALOGUE", ROOT / ".venv" / "dialogue"))
 VENV_PERCEPTION = Path(os.environ.get("VENV_PERCEPTION", ROOT / ".venv" / "perception"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# the channel secret of every Rasa this test session starts (channels/sessions.py): the REST,
+# multimodal and voice /turn channels answer only requests that carry it (`channel_auth()`)
+CHANNEL_SECRET = secrets.token_hex(24)
+
+
+def channel_auth() -> Dict[str, str]:
+    """The header the company's back end sends to the REST, multimodal and voice /turn channels."""
+    return {"Authorization": f"Bearer {CHANNEL_SECRET}"}
 
 
 def free_port() -> int:
@@ -60,11 +69,20 @@ class Service:
         self.process: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float) -> "Service":
+        return self.launch().ready(timeout)
+
+    def launch(self) -> "Service":
+        """Starts the process without waiting for it (`ready` waits; `start_together` starts
+        several at once, so that two start-ups of ~45 s share the two cores)."""
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=die_with_parent(),  # a killed pytest leaves none running
         )
+        return self
+
+    def ready(self, timeout: float) -> "Service":
+        """Waits until the health URL answers; stops the process and raises if it does not."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -94,6 +112,19 @@ class Service:
             return ""
 
 
+def start_together(*launched: Service, timeout: float = 400) -> List[Service]:
+    """Waits for services started with `wait=False` (launched from this thread, so each still dies
+    with the test process); if one fails, all are stopped and its error is raised."""
+    try:
+        for service in launched:
+            service.ready(timeout)
+    except BaseException:
+        for service in launched:
+            service.stop()
+        raise
+    return list(launched)
+
+
 def start_perception(name: str = "perception", timeout: float = 300,
                      config: Optional[Path] = None) -> Service:
     """The perception service; `config` replaces perception/config.yml (a subset of tasks)."""
@@ -113,30 +144,35 @@ def seed_db(path: Path) -> Path:
 
 
 def start_actions(name: str, db: Path, perception_url: str, timeout: float = 120,
-                  extra_args: Optional[List[str]] = None) -> Service:
+                  extra_args: Optional[List[str]] = None, wait: bool = True) -> Service:
+    """The action server; `wait=False` returns it launched, for `start_together`."""
     port = free_port()
     env = base_env(PARLEY_DB=str(db), PERCEPTION_URL=perception_url,
                    COMPANY_DIR=str(ROOT / "packs" / "brightwave"),
                    SANIC_HOST="127.0.0.1")  # rasa_sdk binds 0.0.0.0 unless told: loopback only
     command = [str(VENV_DIALOGUE / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
                "--port", str(port), *(extra_args or [])]
-    return Service(name, command, env, f"http://127.0.0.1:{port}/health").start(timeout)
+    service = Service(name, command, env, f"http://127.0.0.1:{port}/health").launch()
+    return service.ready(timeout) if wait else service
 
 
 def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tracker_db: Path,
                token: str, timeout: float = 400, attachments_dir: Optional[Path] = None,
                extra_env: Optional[Dict[str, str]] = None, endpoints: str = "endpoints.yml",
-               port: Optional[int] = None, extra_args: Optional[List[str]] = None) -> Service:
+               port: Optional[int] = None, extra_args: Optional[List[str]] = None,
+               wait: bool = True) -> Service:
+    """Rasa with the test credentials; `wait=False` returns it launched, for `start_together`."""
     port = port or free_port()  # a fixed port: the same instance restarted
     env = base_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", PERCEPTION_URL=perception_url,
-                   TRACKER_URL=f"sqlite:///{tracker_db}")
+                   TRACKER_URL=f"sqlite:///{tracker_db}", PARLEY_CHANNEL_SECRET=CHANNEL_SECRET)
     if attachments_dir is not None:  # the multimodal channel's AttachmentStore
         env["ATTACHMENTS_DIR"] = str(attachments_dir)
     env.update(extra_env or {})  # e.g. the Slack channel's token and API URL
     command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
                "--endpoints", endpoints, "--credentials", "credentials.yml",
                "--port", str(port), "--enable-api", f"--auth-token={token}", *(extra_args or [])]
-    return Service(name, command, env, f"http://127.0.0.1:{port}/").start(timeout)
+    service = Service(name, command, env, f"http://127.0.0.1:{port}/").launch()
+    return service.ready(timeout) if wait else service
 
 
 def train_model(config: str, perception_url: str) -> str:

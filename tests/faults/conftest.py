@@ -38,7 +38,7 @@ class FaultyAssistant(Assistant):
 
     def post(self, sender: str, text: str) -> requests.Response:
         """The REST channel's raw answer (the status code matters)."""
-        return requests.post(f"{self.url}/webhooks/rest/webhook",
+        return requests.post(f"{self.url}/webhooks/rest/webhook", headers=services.channel_auth(),
                              json={"sender": sender, "message": text}, timeout=180)
 
     def events(self, sender: str) -> list:
@@ -59,7 +59,7 @@ def faulty(trained_model, perception_url, rasa_token, postgres,
     target = urlparse(perception_url)
     perception_proxy = DelayProxy(target.hostname, target.port, services.free_port()).start()
     db = services.seed_db(folder / "company.db")
-    actions = services.start_actions("faults-actions", db, perception_url)
+    actions = services.start_actions("faults-actions", db, perception_url, wait=False)
     actions_target = urlparse(actions.health_url)
     actions_proxy = DelayProxy(actions_target.hostname, actions_target.port, services.free_port()).start()
     env = dict(postgres.env(database), REDIS_HOST="127.0.0.1",
@@ -72,7 +72,8 @@ def faulty(trained_model, perception_url, rasa_token, postgres,
         rasa = services.start_rasa("faults-rasa", trained_model, actions_proxy.url,
                                    perception_proxy.url, folder / "unused.db", rasa_token,
                                    attachments_dir=folder / "attachments", extra_env=env,
-                                   endpoints="endpoints.scaled.yml")
+                                   endpoints="endpoints.scaled.yml", wait=False)
+        services.start_together(actions, rasa)  # both start at once
         yield FaultyAssistant(rasa, rasa_token, db, folder / "attachments", actions_proxy,
                               perception_proxy, redis_server, prefix)
     finally:

@@ -71,13 +71,10 @@ def lab(tmp_path_factory, rasa_token):
     assert model == str((home / current(home)["file"]).resolve())
     db = services.seed_db(folder / "company.db")
     perception = services.closed_url()  # the small config needs no perception service
-    actions = services.start_actions("lifecycle-actions", db, perception)
-    try:
-        rasa = services.start_rasa("lifecycle-rasa", model, actions.health_url.rsplit("/health", 1)[0],
-                                   perception, folder / "tracker.db", rasa_token)
-    except Exception:
-        actions.stop()
-        raise
+    actions = services.start_actions("lifecycle-actions", db, perception, wait=False)
+    rasa = services.start_rasa("lifecycle-rasa", model, actions.health_url.rsplit("/health", 1)[0],
+                               perception, folder / "tracker.db", rasa_token, wait=False)
+    services.start_together(actions, rasa)
     yield Lab(home, data, rasa, rasa_token)
     rasa.stop()
     actions.stop()
@@ -127,7 +124,7 @@ def test_a_good_candidate_is_promoted_and_served_then_rollback_restores_the_prev
     assert sha256_file(archive) == promoted["sha256"]
     assert lab.served()["model_file"] == promoted["file"]
     reply = requests.post(f"{lab.url}/webhooks/rest/webhook", json={"sender": "lc", "message": "hello"},
-                          timeout=60).json()
+                          headers=services.channel_auth(), timeout=60).json()
     assert reply and reply[0].get("text")
     assert (lab.home / previous["file"]).exists()  # the previous model is kept
 

@@ -218,13 +218,14 @@ def two_rasa(tmp_path_factory, rasa_token):
     registry_of(home, ["m0", "m1", "m2"], current="m2")
     db = services.seed_db(folder / "company.db")
     perception = services.closed_url()  # the small config needs no perception service
-    actions = services.start_actions("multi-promote-actions", db, perception)
+    actions = services.start_actions("multi-promote-actions", db, perception, wait=False)
     started = []
     try:
-        for number in (1, 2):
+        for number in (1, 2):  # both instances and the action server start at once
             started.append(services.start_rasa(
                 f"multi-promote-rasa-{number}", str(home / "m2.tar.gz"), actions.health_url.rsplit("/health", 1)[0],
-                perception, folder / f"tracker-{number}.db", rasa_token))
+                perception, folder / f"tracker-{number}.db", rasa_token, wait=False))
+        services.start_together(actions, *started)
         yield home, started, rasa_token
     finally:
         for service in started:

@@ -29,14 +29,13 @@ PICTURE_VALUES = ["5500 0000 0000 0004", "5500000000000004", "carla.reyes@exampl
 def logged(trained_model, perception_url, rasa_token, tmp_path_factory) -> Iterator[Assistant]:
     folder = tmp_path_factory.mktemp("privacy-logs")
     db = services.seed_db(folder / "company.db")
-    actions = services.start_actions("privacy-actions", db, perception_url, extra_args=["-vv", *SDK_LOGGING])
-    try:
-        rasa = services.start_rasa("privacy-rasa", trained_model, actions.health_url.rsplit("/health", 1)[0],
-                                   perception_url, folder / "tracker.db", rasa_token,
-                                   attachments_dir=folder / "attachments", extra_args=["--debug", *LOGGING])
-    except Exception:
-        actions.stop()
-        raise
+    actions = services.start_actions("privacy-actions", db, perception_url, extra_args=["-vv", *SDK_LOGGING],
+                                     wait=False)
+    rasa = services.start_rasa("privacy-rasa", trained_model, actions.health_url.rsplit("/health", 1)[0],
+                               perception_url, folder / "tracker.db", rasa_token,
+                               attachments_dir=folder / "attachments", extra_args=["--debug", *LOGGING],
+                               wait=False)
+    services.start_together(actions, rasa)
     yield Assistant(rasa, rasa_token, db, folder / "attachments", folder / "tracker.db")
     rasa.stop()
     actions.stop()

@@ -17,16 +17,16 @@ from tests.scaled.tcp_proxy import TcpProxy
 class Instance:
     """One Rasa instance; `restart()` stops it and starts it again on the same port."""
 
-    def __init__(self, name: str, start) -> None:
+    def __init__(self, name: str, start, wait: bool = True) -> None:
         self.name = name
         self._start = start
         self.port = services.free_port()
-        self.service = start(name, self.port)
+        self.service = start(name, self.port, wait)  # wait=False: launched, see start_together
         self.url = f"http://127.0.0.1:{self.port}"
 
     def restart(self) -> None:
         self.service.stop()
-        self.service = self._start(self.name, self.port)
+        self.service = self._start(self.name, self.port, True)
 
     def log(self) -> str:
         return self.service.log_path.read_text(errors="replace")
@@ -43,6 +43,7 @@ class Cluster:
 
     def say(self, index: int, sender: str, text: str) -> list:
         answer = requests.post(f"{self.instances[index].url}/webhooks/rest/webhook",
+                               headers=services.channel_auth(),
                                json={"sender": sender, "message": text}, timeout=120)
         answer.raise_for_status()
         return answer.json()
@@ -69,7 +70,7 @@ def cluster(trained_model, perception_url, rasa_token, postgres, redis_url,
     proxy = TcpProxy(postgres.host, postgres.port, services.free_port()).start()
     folder = tmp_path_factory.mktemp("scaled")
     db = services.seed_db(folder / "company.db")
-    actions = services.start_actions("scaled-actions", db, perception_url)
+    actions = services.start_actions("scaled-actions", db, perception_url, wait=False)
     actions_url = actions.health_url.rsplit("/health", 1)[0]
     address = store.connection_pool.connection_kwargs
     env = dict(postgres.env(database), PG_HOST="127.0.0.1", PG_PORT=str(proxy.port),
@@ -80,16 +81,17 @@ def cluster(trained_model, perception_url, rasa_token, postgres, redis_url,
                PARLEY_RATE_TEXT_PER_MIN="0", PARLEY_RATE_MEDIA_PER_MIN="0",
                PARLEY_RATE_ADDRESS_PER_MIN="0", PARLEY_RATE_ADDRESS_MEDIA_PER_MIN="0")
 
-    def start(name: str, port: int) -> services.Service:
+    def start(name: str, port: int, wait: bool) -> services.Service:
         return services.start_rasa(name, trained_model, actions_url, perception_url,
                                    folder / "unused.db", rasa_token, extra_env=env,
                                    endpoints="endpoints.scaled.yml", port=port,
-                                   attachments_dir=folder / "attachments")
+                                   attachments_dir=folder / "attachments", wait=wait)
 
     instances: List[Instance] = []
     try:
-        for number in (1, 2):
-            instances.append(Instance(f"scaled-rasa-{number}", start))
+        for number in (1, 2):  # both instances and the action server start at once
+            instances.append(Instance(f"scaled-rasa-{number}", start, wait=False))
+        services.start_together(actions, *(instance.service for instance in instances))
         yield Cluster(instances, rasa_token, proxy, database, env)
     finally:
         for instance in instances:

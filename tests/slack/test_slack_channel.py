@@ -63,13 +63,14 @@ def slack_assistant(trained_model, perception_url, rasa_token, tmp_path_factory)
     stand_in = SlackStandIn(TOKEN).start()
     folder = tmp_path_factory.mktemp("slack")
     db = services.seed_db(folder / "company.db")
-    actions = services.start_actions("slack-actions", db, perception_url)
+    actions = services.start_actions("slack-actions", db, perception_url, wait=False)
+    rasa = services.start_rasa(
+        "slack-rasa", trained_model, actions.health_url.rsplit("/health", 1)[0], perception_url,
+        folder / "tracker.db", rasa_token, attachments_dir=folder / "attachments",
+        extra_env={"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+                   "SLACK_API_URL": stand_in.api_url}, wait=False)
     try:
-        rasa = services.start_rasa(
-            "slack-rasa", trained_model, actions.health_url.rsplit("/health", 1)[0], perception_url,
-            folder / "tracker.db", rasa_token, attachments_dir=folder / "attachments",
-            extra_env={"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                       "SLACK_API_URL": stand_in.api_url})
+        services.start_together(actions, rasa)
     except Exception:
         actions.stop()
         stand_in.stop()

@@ -3,11 +3,18 @@
 The form re-asks a malformed value with a clear hint. When both are given they are checked
 together with `store.verify_order`; a mismatch says only that they could not be matched
 (never which one was wrong, nor whether the order exists), clears both and asks again.
-After MAX_VERIFICATION_FAILURES in a row the form ends and the skill offers an agent.
+
+Every pair checked is one try against the conversation, the order and the account
+(actions/attempts.py, shared by all action servers, never reset by starting over). Once one of
+them has had pack.yml identity.max_failures wrong pairs it is locked for identity.lock_minutes:
+the pair is then not checked at all, the customer is told for how long self-service is paused,
+the form ends and the skill offers an agent. A verified identity left idle for
+identity.verified_idle_minutes is asked for again (`shared.verification_lapsed`).
 """
+import math
 import re
 from abc import abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -56,6 +63,11 @@ def first(value: Any) -> Any:
 class VerificationForm(FormValidationAction):
     """Shared extraction and validation for the forms that check who the customer is."""
 
+    verified_slot = "verified_order"       # set to the proved order number (or e-mail)
+    identity_slots = ["order_id", "email"]  # what the customer gives, cleared after a failure
+    subject = "order"                       # what a lock pauses, in the customer's words
+    pair = "that order number and e-mail address"
+
     def free_text(self, tracker: Tracker, slot: str) -> Dict[str, Any]:
         """The customer's whole answer for the slot being asked, unless it is an interruption."""
         if tracker.get_slot("requested_slot") != slot:
@@ -70,6 +82,15 @@ class VerificationForm(FormValidationAction):
 
     def failures(self, tracker: Tracker) -> int:
         return int(tracker.get_slot("verification_failures") or 0)
+
+    @staticmethod
+    def max_failures() -> int:
+        return int(shared.setting("identity", "max_failures"))
+
+    def gave_up(self, tracker: Tracker) -> bool:
+        """The check ended without success (locked): the form asks nothing more, the skill
+        offers an agent (and resets the slot)."""
+        return not tracker.get_slot(self.verified_slot) and self.failures(tracker) >= self.max_failures()
 
     async def extract_email(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") == "email":
@@ -102,25 +123,70 @@ class VerificationForm(FormValidationAction):
         return SlotSet("requested_slot", next((s for s in required if tracker.slots.get(s) is None), None))
 
     async def get_validation_events(self, dispatcher, tracker, domain) -> List[Dict[str, Any]]:
-        """Validate each slot, then check the pair once both are known."""
+        """Validate each slot, forget an identity left idle too long, then check the pair once
+        both are known."""
         events = await super().get_validation_events(dispatcher, tracker, domain)
         tracker.add_slots(events)
+        events += self.forget_lapsed(dispatcher, tracker)
         return events + self.verify(dispatcher, tracker)
+
+    def forget_lapsed(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
+        """A verified identity the customer left idle: cleared with what proved it, asked again."""
+        if not tracker.get_slot(self.verified_slot) or not shared.verification_lapsed(tracker, self.verified_slot):
+            return []
+        dispatcher.utter_message(
+            text="It's been a while, so for your security I need to check your details again.")
+        events = [SlotSet(slot, None) for slot in [self.verified_slot, *self.identity_slots]]
+        tracker.add_slots(events)
+        return events
+
+    def check(self, dispatcher: CollectingDispatcher, tracker: Tracker, keys: List[str],
+              proved: Callable[[], bool], value: str) -> List[Dict[str, Any]]:
+        """One try of a guessed pair: refused unchecked while any of `keys` is locked, else
+        counted, then checked with `proved()`; `value` goes into the verified slot."""
+        tries = shared.attempts()
+        keys = [f"conv:{tracker.sender_id}", *keys]
+        left = tries.attempt(keys)
+        if left > 0:  # not checked: a right pair gets the same answer as a wrong one
+            return self.give_up(dispatcher, tracker, self.locked_text(left))
+        if not proved():
+            return self.mismatch(dispatcher, tracker, tries.locked(keys))
+        tries.passed(keys)
+        events = [SlotSet(self.verified_slot, value), SlotSet("verification_failures", 0)]
+        tracker.add_slots(events)
+        return events
+
+    def locked_text(self, seconds: float) -> str:
+        minutes = max(1, math.ceil(seconds / 60))
+        return (f"For your security, I can't check details for this {self.subject} here for the "
+                f"next {minutes} minute{'s' if minutes != 1 else ''}: too many tries didn't match. "
+                "An agent can confirm who you are another way and help you now, or you can try "
+                "again here after that.")
+
+    def give_up(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> List[Dict[str, Any]]:
+        """Say `text`, clear the identity and end the form (the skill then offers an agent)."""
+        dispatcher.utter_message(text=text)
+        events = [SlotSet(slot, None) for slot in [*self.identity_slots, self.verified_slot]]
+        events.append(SlotSet("verification_failures", max(self.failures(tracker), self.max_failures())))
+        tracker.add_slots(events)
+        return events
 
     @abstractmethod
     def verify(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[str, Any]]:
         """Check the identity slots together once all are given; return the events."""
 
-    def mismatch(self, dispatcher: CollectingDispatcher, tracker: Tracker, what: str,
-                 slots: List[str]) -> List[Dict[str, Any]]:
-        """The same answer whatever did not match; clears the slots to ask again."""
+    def mismatch(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                 locked_s: float = 0.0) -> List[Dict[str, Any]]:
+        """The same answer whatever did not match; clears the slots to ask again, or ends the
+        form when that try locked the check (`locked_s`) or it was the last one allowed here."""
+        if locked_s > 0:
+            return self.give_up(dispatcher, tracker,
+                                f"Sorry, I couldn't match {self.pair}. {self.locked_text(locked_s)}")
         failures = self.failures(tracker) + 1
-        if failures >= shared.MAX_VERIFICATION_FAILURES:
-            dispatcher.utter_message(text=f"Sorry, I still couldn't match {what}.")
-        else:
-            dispatcher.utter_message(
-                text=f"Sorry, I couldn't match {what}. Let's try again.")
-        events = [SlotSet(slot, None) for slot in slots]
+        if failures >= self.max_failures():
+            return self.give_up(dispatcher, tracker, f"Sorry, I still couldn't match {self.pair}.")
+        dispatcher.utter_message(text=f"Sorry, I couldn't match {self.pair}. Let's try again.")
+        events = [SlotSet(slot, None) for slot in [*self.identity_slots, self.verified_slot]]
         events.append(SlotSet("verification_failures", failures))
         tracker.add_slots(events)
         return events
@@ -131,9 +197,8 @@ class ValidateIdentityForm(VerificationForm):
         return "validate_identity_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
-        if (not tracker.get_slot("verified_order")
-                and self.failures(tracker) >= shared.MAX_VERIFICATION_FAILURES):
-            return []  # give up: the skill offers an agent
+        if self.gave_up(tracker):
+            return []  # the skill offers an agent
         slots = ["order_id", "email"]
         if tracker.get_slot("pending_request") == "change_address" and self.address_changeable(tracker):
             slots.append("new_address")
@@ -180,9 +245,5 @@ class ValidateIdentityForm(VerificationForm):
         order_id, email = tracker.get_slot("order_id"), tracker.get_slot("email")
         if not (order_id and email) or tracker.get_slot("verified_order") == order_id:
             return []
-        if shared.store().verify_order(order_id, email) is None:
-            return self.mismatch(dispatcher, tracker, "that order number and e-mail address",
-                                 ["order_id", "email", "verified_order"])
-        events = [SlotSet("verified_order", order_id), SlotSet("verification_failures", 0)]
-        tracker.add_slots(events)
-        return events
+        return self.check(dispatcher, tracker, [f"order:{order_id}", f"account:{email}"],
+                          lambda: shared.store().verify_order(order_id, email) is not None, order_id)

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 
 from actions import shared
 from actions.identity import VerificationForm, first
@@ -39,13 +38,17 @@ def next_installment_date(today: date, day_of_month: int) -> date:
 
 
 class ValidatePayForm(VerificationForm):
+    verified_slot = "verified_pay_email"
+    identity_slots = ["email", "phone_last4"]
+    subject = "wallet account"
+    pair = "that e-mail address and phone number"
+
     def name(self) -> Text:
         return "validate_pay_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
-        if (not tracker.get_slot("verified_pay_email")
-                and self.failures(tracker) >= shared.MAX_VERIFICATION_FAILURES):
-            return []
+        if self.gave_up(tracker):
+            return []  # the skill offers an agent
         return ["email", "phone_last4"]
 
     async def extract_phone_last4(self, dispatcher, tracker, domain) -> Dict[str, Any]:
@@ -68,12 +71,8 @@ class ValidatePayForm(VerificationForm):
         email, last4 = tracker.get_slot("email"), tracker.get_slot("phone_last4")
         if not (email and last4) or tracker.get_slot("verified_pay_email") == email:
             return []
-        if shared.store().verify_pay_account(email, last4) is None:
-            return self.mismatch(dispatcher, tracker, "that e-mail address and phone number",
-                                 ["email", "phone_last4", "verified_pay_email"])
-        events = [SlotSet("verified_pay_email", email), SlotSet("verification_failures", 0)]
-        tracker.add_slots(events)
-        return events
+        return self.check(dispatcher, tracker, [f"account:{email}"],
+                          lambda: shared.store().verify_pay_account(email, last4) is not None, email)
 
 
 class ActionPayAccount(shared.SkillAction):
@@ -82,11 +81,12 @@ class ActionPayAccount(shared.SkillAction):
 
     def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
         email = tracker.get_slot("verified_pay_email")
-        if not email or email != tracker.get_slot("email"):
-            return shared.not_verified(dispatcher)
+        if (not email or email != tracker.get_slot("email")
+                or shared.verification_lapsed(tracker, "verified_pay_email")):
+            return shared.not_verified(dispatcher, "account")
         customer = shared.store().get_customer(email)
         if customer is None:
-            return shared.not_verified(dispatcher)
+            return shared.not_verified(dispatcher, "account")
         lines = [f"Your wallet balance is {shared.money(customer['pay_wallet_balance_usd'])}."]
         plans = [order for order in shared.store().orders_for_email(email)
                  if order.get("payment") == INSTALLMENT_PAYMENT

@@ -1,5 +1,5 @@
-"""What every skill shares: the company pack, record store and indexes (created lazily, once),
-the clock, and a few formatting and safety helpers.
+"""What every skill shares: the company pack, record store, identity-check tries and indexes
+(created lazily, once), the clock, and a few formatting and safety helpers.
 
 Nothing here does I/O at import time. Tests call `reset()` to drop the cached objects after
 changing COMPANY_DIR / PARLEY_DB, and may patch `today()` / `now()`.
@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import attempts as attempt_store
 from knowledge.pack import CompanyPack, Passage
 from knowledge.records import RecordStore
 from knowledge.search import KnowledgeIndex
@@ -24,7 +25,6 @@ from perception.client import PerceptionClient
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 1000  # longer messages are cut before lookups
-MAX_VERIFICATION_FAILURES = 3  # in a row, then an agent is offered
 IMAGE_TOKEN = "[image]"  # the text of a turn that is only a picture (docs/internals.md)
 
 _lock = threading.RLock()
@@ -55,6 +55,18 @@ def store() -> RecordStore:
         return records
 
     return _cached("store", build)
+
+
+def attempts() -> "attempt_store.SqliteAttempts | attempt_store.RedisAttempts":
+    """The identity-check tries every action server shares (actions/attempts.py), with the
+    limits of pack.yml `identity`."""
+
+    def build():
+        limits = setting("identity")
+        return attempt_store.from_env(int(limits["max_failures"]), 60.0 * limits["lock_minutes"],
+                                      3600.0 * limits["failures_kept_hours"])
+
+    return _cached("attempts", build)
 
 
 def index() -> KnowledgeIndex:
@@ -228,10 +240,30 @@ def session_messages(tracker: Tracker) -> List[Dict[str, Any]]:
 # ---------------------------------------------------------------- dialogue helpers
 
 
+def verification_lapsed(tracker: Tracker, slot: str) -> bool:
+    """True when the identity in `slot` (verified_order, verified_pay_email) was proved but the
+    customer then wrote nothing for pack.yml identity.verified_idle_minutes: it must be proved
+    again. Read from the events' times: when the slot was set, then each message after it."""
+    idle_s = 60.0 * float(setting("identity", "verified_idle_minutes"))
+    since: Optional[float] = None  # when it was proved, then the customer's latest message
+    lapsed = False
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == slot:
+            # set in this very run (no time yet) or cleared: nothing has lapsed
+            since, lapsed = (event.get("timestamp") if event.get("value") else None), False
+        elif kind == "user" and since is not None and event.get("timestamp") is not None:
+            stamp = float(event["timestamp"])
+            lapsed = lapsed or stamp - since > idle_s
+            since = stamp
+    return lapsed
+
+
 def verified_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """The order whose number and e-mail the customer has proved, or None."""
+    """The order whose number and e-mail the customer has proved (and not left idle since), or None."""
     order_id = tracker.get_slot("verified_order")
-    if not order_id or order_id != tracker.get_slot("order_id"):
+    if (not order_id or order_id != tracker.get_slot("order_id")
+            or verification_lapsed(tracker, "verified_order")):
         return None
     return store().get_order(order_id)
 
@@ -242,11 +274,12 @@ def offer_agent(dispatcher: CollectingDispatcher, text: str) -> List[Dict[str, A
     return [SlotSet("next_step", "offer_agent")]
 
 
-def not_verified(dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
-    """The identity check did not succeed: nothing about the order is shown."""
+def not_verified(dispatcher: CollectingDispatcher, subject: str = "order") -> List[Dict[str, Any]]:
+    """The identity check did not succeed: nothing about the order (or account) is shown."""
     events = offer_agent(
         dispatcher,
-        "I couldn't verify the order with the details given, so I can't share or change anything on it.",
+        f"I couldn't verify the {subject} with the details given, so I can't share or change "
+        "anything on it.",
     )
     return events + [SlotSet("verification_failures", 0)]
 

@@ -102,6 +102,14 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
         "statement_day_of_month": 1,
         "verify_phone_digits": 4,
     },
+    # identity checks (actions/attempts.py): wrong pairs tried on one conversation, order or
+    # account before it is locked for self-service; a verified identity lapses after this idle time
+    "identity": {
+        "max_failures": 5,
+        "lock_minutes": 30,
+        "failures_kept_hours": 24,
+        "verified_idle_minutes": 15,
+    },
     # catalogue category -> ImageNet class names of a photo of it (components/attachment_analyzer.py)
     "image_categories": {
         "laptop": ["laptop", "notebook"],
@@ -183,6 +191,16 @@ def _merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def _check_identity(identity: Any) -> None:
+    """The identity-check limits are positive whole numbers; a typo must not switch them off."""
+    for key in ("max_failures", "lock_minutes", "failures_kept_hours", "verified_idle_minutes"):
+        value = identity.get(key) if isinstance(identity, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"pack.yml identity.{key} must be a whole number of at least 1")
+    if identity["failures_kept_hours"] * 60 < identity["lock_minutes"]:
+        raise ValueError("pack.yml identity.failures_kept_hours must cover identity.lock_minutes")
 
 
 def _parse_hhmm(value: str) -> time:
@@ -347,6 +365,7 @@ class CompanyPack:
             if not isinstance(loaded, dict):
                 raise ValueError(f"{yml} must hold a mapping")
             settings = _merge(settings, loaded)
+        _check_identity(settings["identity"])
         products = [cls._product(row) for row in _read_csv(folder / "products.csv")]
         codes = [cls._error_code(row) for row in _read_csv(folder / "error_codes.csv")]
         passages: List[Passage] = []

@@ -28,9 +28,12 @@ def domain() -> Dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def knowledge(tmp_path, monkeypatch):
-    """A temporary store, the reference pack, lexical search and a fixed clock, per test."""
+    """A temporary store (records and identity-check tries), the reference pack, lexical search
+    and a fixed clock, per test."""
     monkeypatch.setenv("COMPANY_DIR", str(ROOT / "packs" / "brightwave"))
     monkeypatch.setenv("PARLEY_DB", str(tmp_path / "company.db"))
+    monkeypatch.setenv("PARLEY_ATTEMPTS_DB", str(tmp_path / "attempts.db"))  # identity-check tries
+    monkeypatch.delenv("PARLEY_REDIS_URL", raising=False)
     monkeypatch.setattr(shared, "today", lambda: TODAY)
     monkeypatch.setattr(shared, "now", lambda: WORKING_HOURS)
     shared.reset()

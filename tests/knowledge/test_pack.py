@@ -75,6 +75,20 @@ def test_partial_pack_yml_keeps_other_defaults(tmp_path):
     assert {p.source for p in pack.passages} == {"faq"}
 
 
+@pytest.mark.parametrize("identity", ["max_failures: 0", "lock_minutes: thirty", "verified_idle_minutes: 1.5",
+                                      "failures_kept_hours: 1\n  lock_minutes: 90"])
+def test_identity_limits_are_checked(tmp_path, identity):
+    """A typo in the identity-check limits stops the pack from loading instead of switching the
+    lockout off (actions/attempts.py)."""
+    for name in ("products.csv", "error_codes.csv"):
+        (tmp_path / name).write_text((OUR_PACK / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "pack.yml").write_text(f"identity:\n  {identity}\n")
+    with pytest.raises(ValueError, match="identity"):
+        CompanyPack.load(tmp_path)
+    (tmp_path / "pack.yml").write_text("identity:\n  max_failures: 3\n")
+    assert CompanyPack.load(tmp_path).settings["identity"]["max_failures"] == 3
+
+
 def test_return_rules(pack):
     laptop = pack.return_rule(pack.product_by_sku("BW-LT-1401"))
     assert laptop.window_days == 15 and laptop.returnable

@@ -31,6 +31,11 @@ export REVIEW_PORT="${REVIEW_PORT:-5006}"
 # sites that may embed the web chat widget (comma-separated origins, "*" for any); empty: only
 # the Rasa server's own origin (the demo page at /webhooks/webchat/)
 export WEBCHAT_ORIGINS="${WEBCHAT_ORIGINS:-}"
+# the channel secret (channels/sessions.py): the company's back end sends it as
+# `Authorization: Bearer <secret>` to the REST, multimodal and voice /turn channels; web chat and
+# voice session tokens are derived from it. PARLEY_CHANNEL_SECRET wins over the file, which
+# scripts/run.sh creates (0600) once; scaled-out instances share it.
+export PARLEY_CHANNEL_SECRET_FILE="${PARLEY_CHANNEL_SECRET_FILE:-$ROOT/var/channel_secret}"
 # Slack channel (credentials.yml): empty token = channel off (503). Rasa fails on unset variables.
 export SLACK_BOT_TOKEN="${SLACK_BOT_TOKEN:-}" SLACK_SIGNING_SECRET="${SLACK_SIGNING_SECRET:-}"
 export SLACK_API_URL="${SLACK_API_URL:-https://slack.com/api/}"

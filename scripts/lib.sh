@@ -33,3 +33,11 @@ current_model() {
     echo "error: refusing to start: the current model failed its integrity check (above). Restore the archive, or" \
          "serve an intact one: make rollback (python -m lifecycle status lists them)" >&2; exit 1; }
 }
+
+# The channel secret (channels/sessions.py): PARLEY_CHANNEL_SECRET when set, else the file
+# $PARLEY_CHANNEL_SECRET_FILE (var/channel_secret), created once with mode 0600.
+ensure_channel_secret() {
+  [ -n "${PARLEY_CHANNEL_SECRET:-}" ] && return
+  [ -s "$PARLEY_CHANNEL_SECRET_FILE" ] \
+    || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$PARLEY_CHANNEL_SECRET_FILE")
+}

@@ -24,6 +24,7 @@ start "action server" "$logs/actions.log" env SANIC_HOST=127.0.0.1 "$VENV_DIALOG
   --logging-config_file privacy/logging.yml  # no personal data in log lines (privacy/redact.py)
 wait_up "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 120 "$logs/actions.log"
 
+ensure_channel_secret  # what the company's back end sends to the REST and multimodal channels
 if [ -z "${RASA_TOKEN:-}" ]; then
   [ -s var/rasa_token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/rasa_token)
   RASA_TOKEN="$(cat var/rasa_token)"
@@ -41,13 +42,14 @@ wait_up "review inbox" "http://127.0.0.1:$REVIEW_PORT/login" 60 "$logs/review.lo
 cat <<MSG
 
 Parley is running ($((SECONDS - begun)) s after the environments were ready). Connect to:
-  REST channel      POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}
+  Channel secret    in $( [ -n "${PARLEY_CHANNEL_SECRET:-}" ] && echo 'PARLEY_CHANNEL_SECRET' || echo "$PARLEY_CHANNEL_SECRET_FILE")   (the company's back end sends it: Authorization: Bearer ...)
+  REST channel      POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}   (with the channel secret)
   Web chat          http://127.0.0.1:$RASA_PORT/webhooks/webchat/   (add ?theme=dark)
     embed it with   <script src="http://HOST:$RASA_PORT/webhooks/webchat/widget.js" data-theme="light"></script>  (sites listed in WEBCHAT_ORIGINS)
   Socket.IO         http://127.0.0.1:$RASA_PORT/socket.io  (events user_uttered / bot_uttered)
-  Pictures, voice   POST http://127.0.0.1:$RASA_PORT/webhooks/multimodal/webhook   -F sender=me -F message=... -F attachment=@file
+  Pictures, voice   POST http://127.0.0.1:$RASA_PORT/webhooks/multimodal/webhook   -F sender=me -F message=... -F attachment=@file   (with the channel secret)
   Voice (browser)   http://127.0.0.1:$RASA_PORT/webhooks/voice/   (WebSocket ws://127.0.0.1:$RASA_PORT/webhooks/voice/stream)
-  Voice (telephony) POST http://127.0.0.1:$RASA_PORT/webhooks/voice/turn?sender=ID&format=wav   (a recording in, the spoken reply out)
+  Voice (telephony) POST http://127.0.0.1:$RASA_PORT/webhooks/voice/turn?sender=ID&format=wav   (a recording in, the spoken reply out; with the channel secret)
   Slack             $( [ -n "${SLACK_BOT_TOKEN:-}" ] && echo "Events API request URL https://<public host>/webhooks/slack/webhook" || echo "off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README, Slack)")
   Rasa HTTP API     http://127.0.0.1:$RASA_PORT/  (token in var/rasa_token, ?token=...)
   Review inbox      http://127.0.0.1:$REVIEW_PORT/   (staff only; the first login is printed above once; more: python -m review.users add NAME)

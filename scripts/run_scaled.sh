@@ -80,6 +80,7 @@ start "action server" "$logs/actions.log" env SANIC_HOST=127.0.0.1 "$VENV_DIALOG
   --logging-config_file privacy/logging.yml
 wait_up "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 120 "$logs/actions.log"
 
+ensure_channel_secret  # one secret for every instance (they share var/ or the environment)
 if [ -z "${RASA_TOKEN:-}" ]; then
   [ -s var/rasa_token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/rasa_token)
   RASA_TOKEN="$(cat var/rasa_token)"
@@ -98,6 +99,7 @@ printf 'http://127.0.0.1:%s\n' "${RASA_PORTS[@]}" > var/rasa_urls
 cat <<MSG
 
 Parley (scale-out) is running. Connect through the balancer:
+  Channel secret    in $( [ -n "${PARLEY_CHANNEL_SECRET:-}" ] && echo 'PARLEY_CHANNEL_SECRET' || echo "$PARLEY_CHANNEL_SECRET_FILE")   (Authorization: Bearer ... on REST, multimodal, voice /turn)
   REST channel      POST http://127.0.0.1:$LB_PORT/webhooks/rest/webhook   {"sender": "me", "message": "hi"}
   Pictures, voice   POST http://127.0.0.1:$LB_PORT/webhooks/multimodal/webhook   (503 store_unavailable while PostgreSQL is down)
   Web chat          http://127.0.0.1:$LB_PORT/webhooks/webchat/

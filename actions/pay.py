@@ -83,10 +83,10 @@ class ActionPayAccount(shared.SkillAction):
         email = tracker.get_slot("verified_pay_email")
         if (not email or email != tracker.get_slot("email")
                 or shared.verification_lapsed(tracker, "verified_pay_email")):
-            return shared.not_verified(dispatcher, "account")
+            return shared.not_verified(dispatcher, "account", tracker)
         customer = shared.store().get_customer(email)
         if customer is None:
-            return shared.not_verified(dispatcher, "account")
+            return shared.not_verified(dispatcher, "account", tracker)
         lines = [f"Your wallet balance is {shared.money(customer['pay_wallet_balance_usd'])}."]
         plans = [order for order in shared.store().orders_for_email(email)
                  if order.get("payment") == INSTALLMENT_PAYMENT

@@ -274,13 +274,19 @@ def offer_agent(dispatcher: CollectingDispatcher, text: str) -> List[Dict[str, A
     return [SlotSet("next_step", "offer_agent")]
 
 
-def not_verified(dispatcher: CollectingDispatcher, subject: str = "order") -> List[Dict[str, Any]]:
-    """The identity check did not succeed: nothing about the order (or account) is shown."""
-    events = offer_agent(
-        dispatcher,
-        f"I couldn't verify the {subject} with the details given, so I can't share or change "
-        "anything on it.",
-    )
+def not_verified(dispatcher: CollectingDispatcher, subject: str = "order",
+                 tracker: Optional[Tracker] = None) -> List[Dict[str, Any]]:
+    """The identity check did not succeed: nothing about the order (or account) is shown.
+
+    When the form gave up (`tracker`'s verification_failures at identity.max_failures) it has
+    already said why (a lock and for how long, or no match); only what follows is added."""
+    failures = float((tracker.get_slot("verification_failures") if tracker else 0) or 0)
+    if failures >= float(setting("identity", "max_failures")):
+        text = f"Without that check I can't share or change anything on this {subject}."
+    else:
+        text = (f"I couldn't verify the {subject} with the details given, so I can't share or "
+                "change anything on it.")
+    events = offer_agent(dispatcher, text)
     return events + [SlotSet("verification_failures", 0)]
 
 
@@ -320,7 +326,7 @@ class OrderSkillAction(SkillAction):
                domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         order = verified_order(tracker)
         if order is None:
-            return not_verified(dispatcher)
+            return not_verified(dispatcher, "order", tracker)
         return self.answer_order(order, dispatcher, tracker, domain)
 
     @abstractmethod

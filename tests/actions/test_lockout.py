@@ -99,10 +99,16 @@ def test_a_right_pair_is_not_held_against_the_customer(domain):
     assert "Let's try again" in said  # the order's count started over
 
 
-def test_after_a_lock_the_skill_offers_an_agent_with_fitting_words(domain):
-    texts, _, events = run(ActionPayAccount(), make_tracker(slots={"verification_failures": 5}), domain)
+def test_the_skill_offers_an_agent_with_words_that_fit_the_flow(domain):
+    texts, _, events = run(ActionPayAccount(), make_tracker(slots={"verification_failures": 1}), domain)
     assert "couldn't verify the account" in texts[0] and "order" not in texts[0]
     assert "agent" in texts[0] and slot_events(events)["next_step"] == "offer_agent"
+    # after a lock the form has said why: the skill says only what follows
+    texts, _, events = run(ActionPayAccount(), make_tracker(slots={"verification_failures": 5}), domain)
+    assert texts[0].startswith("Without that check I can't share or change anything on this account")
+    assert "order" not in texts[0] and slot_events(events)["next_step"] == "offer_agent"
+    texts, _, _ = run(ActionOrderStatus(), make_tracker(slots={"verification_failures": 5}), domain)
+    assert texts[0].startswith("Without that check I can't share or change anything on this order")
 
 
 # ------------------------------------------------------------------ idle verification

@@ -159,3 +159,14 @@ def test_wallet_lapses_after_idle(domain):
     fresh = tracker_with(proved("verified_pay_email", MAYA, 1, "my balance"), "my balance", "pay_account", slots)
     texts, _, _ = run(ActionPayAccount(), fresh, domain)
     assert "$150.00" in texts[0]
+
+
+def test_store_unreachable_checks_nothing(domain, monkeypatch):
+    """Redis configured but down: no pair is checked (fail closed), an apology instead."""
+    monkeypatch.setenv("PARLEY_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    shared.reset()
+    tracker = make_tracker(MAYA_LAST4, "inform", active_loop="pay_form", sender_id="someone",
+                           slots={"requested_slot": "phone_last4", "email": MAYA})
+    texts, responses, events = run(ValidatePayForm(), tracker, domain)
+    assert "utter_technical_problem" in responses
+    assert not slot_events(events).get("verified_pay_email") and "$150" not in " ".join(texts)

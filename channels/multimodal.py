@@ -54,7 +54,19 @@ note over ``max_audio_bytes``
 body over ``max_total_bytes``                     413     ``payload_too_large``
 text over ``max_text_chars``                      413     ``message_too_long``
 no text and no file at all                        400     ``empty_message``
+JSON (the body or ``metadata``) nested deeper     400     ``too_deeply_nested``
+than 32 levels (checked before it is parsed)
+a lone surrogate (``"\\ud800"``) in ``sender``,   400     ``invalid_text``
+``message`` or ``metadata`` (refused, not
+repaired)
+``metadata`` over ``max_metadata_bytes`` as       413     ``metadata_too_large``
+compact UTF-8 JSON
+pictures adding up to more than                   413     ``too_many_pixels``
+``max_pixels_per_message`` (width x height,
+read from their headers)
 ================================================  ======  =========================
+
+(``channels.bounds`` holds the depth, Unicode, metadata and pixel checks every channel applies.)
 
 What only the *customer* can fix (they picked the wrong file, the recording is silent) is told to
 them in the conversation: a 200 answer with a bot message that says what went wrong, and
@@ -83,7 +95,9 @@ logs carry attachment ids, formats, sizes, counts and error codes only.
 
 Options (credentials.yml, under ``channels.multimodal.MultimodalInput:``): ``max_attachments`` (5),
 ``max_image_bytes`` (15 MiB), ``max_audio_bytes`` (25 MiB), ``max_total_bytes`` (40 MiB),
-``max_text_chars`` (5000), ``perception_timeout`` (seconds, 20), ``perception_url``
+``max_text_chars`` (5000), ``max_metadata_bytes`` (8192), ``max_pixels_per_message`` (100 million:
+five 12 MP phone photos pass, five pictures just under the perception service's 40 MP cap do not),
+``perception_timeout`` (seconds, 20), ``perception_url``
 (PERCEPTION_URL), ``attachments_dir`` (ATTACHMENTS_DIR), ``retention_days``
 (ATTACHMENTS_RETENTION_DAYS; the channel purges older attachments at most once an hour; 0 turns
 that off).
@@ -108,6 +122,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from rasa.core.lock_store import LockError
 
 from attachments.store import AttachmentStore
+from channels import bounds
 from perception.client import PerceptionClient, PerceptionError, PerceptionUnavailable
 from perception.formats import kind_of, sniff
 from stores.lock_guard import LockStoreUnavailable
@@ -222,7 +237,7 @@ class MultimodalInput(InputChannel):
         options = dict(credentials or {})
         known = {"max_attachments", "max_image_bytes", "max_audio_bytes", "max_total_bytes",
                  "max_text_chars", "perception_timeout", "perception_url", "attachments_dir",
-                 "retention_days"}
+                 "retention_days", "max_metadata_bytes", "max_pixels_per_message"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"multimodal channel: unknown option(s) {', '.join(unknown)}")
@@ -232,12 +247,16 @@ class MultimodalInput(InputChannel):
                  max_audio_bytes: int = 25 * MiB, max_total_bytes: int = 40 * MiB,
                  max_text_chars: int = 5000, perception_timeout: float = 20.0,
                  perception_url: Optional[str] = None, attachments_dir: Optional[str] = None,
-                 retention_days: Optional[float] = None) -> None:
+                 retention_days: Optional[float] = None,
+                 max_metadata_bytes: int = bounds.MAX_METADATA_BYTES,
+                 max_pixels_per_message: int = bounds.MAX_PIXELS_PER_MESSAGE) -> None:
         self.max_attachments = _positive("max_attachments", max_attachments)
         self.max_image_bytes = _positive("max_image_bytes", max_image_bytes)
         self.max_audio_bytes = _positive("max_audio_bytes", max_audio_bytes)
         self.max_total_bytes = _positive("max_total_bytes", max_total_bytes)
         self.max_text_chars = _positive("max_text_chars", max_text_chars)
+        self.max_metadata_bytes = _positive("max_metadata_bytes", max_metadata_bytes)
+        self.max_pixels_per_message = _positive("max_pixels_per_message", max_pixels_per_message)
         self.perception_timeout = _positive("perception_timeout", perception_timeout, float)
         self.perception_url = perception_url
         self.store = AttachmentStore(attachments_dir)
@@ -250,8 +269,9 @@ class MultimodalInput(InputChannel):
 
     # ------------------------------------------------------------------ reading
 
-    async def _read_body(self, request: Request) -> bytes:
-        limit = self.max_total_bytes
+    async def _read_body(self, request: Request, limit: Optional[int] = None) -> bytes:
+        """The body, read up to `limit` bytes (max_total_bytes), else RequestRefused(413)."""
+        limit = limit or self.max_total_bytes
         stream = request.stream
         if stream is not None:
             # Sanic lifts its size limit for streaming routes; ours applies, also to what Sanic
@@ -304,7 +324,7 @@ class MultimodalInput(InputChannel):
 
     def _parse_json(self, body: bytes) -> Incoming:
         try:
-            payload = json.loads(body)
+            payload = bounds.loads_bounded(body)
         except (ValueError, UnicodeDecodeError):
             raise RequestRefused(400, "invalid_body", "the body is not valid JSON")
         if not isinstance(payload, dict):
@@ -342,7 +362,7 @@ class MultimodalInput(InputChannel):
         metadata = None
         if raw_metadata is not None and raw_metadata.strip():
             try:
-                metadata = json.loads(raw_metadata)
+                metadata = bounds.loads_bounded(raw_metadata)
             except ValueError:
                 raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
             if not isinstance(metadata, dict):
@@ -361,6 +381,9 @@ class MultimodalInput(InputChannel):
         if len(sender) > MAX_SENDER_CHARS:
             raise RequestRefused(400, "missing_sender",
                                  f"'sender' is longer than {MAX_SENDER_CHARS} characters")
+        bounds.check_text(sender)
+        bounds.check_text(message)
+        bounds.check_metadata(metadata, self.max_metadata_bytes)
         text = (message or "").strip()
         if len(text) > self.max_text_chars:
             raise RequestRefused(413, "message_too_long",
@@ -379,6 +402,8 @@ class MultimodalInput(InputChannel):
                 raise RequestRefused(413, "attachment_too_large",
                                      f"attachment {position} ({kind}) is larger than {limit} bytes")
             uploads.append(Upload(position, data, fmt if kind else None, kind))
+        bounds.check_pixels(((u.data, u.fmt) for u in uploads if u.kind == "image"),
+                            self.max_pixels_per_message)
         if not text and not uploads:
             raise RequestRefused(400, "empty_message", "send a message, an attachment or both")
         return Incoming(sender, text, metadata, uploads)

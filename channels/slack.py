@@ -19,7 +19,9 @@ Every request is verified before anything is read from it: Slack's v0 signature,
 ``v0:<X-Slack-Request-Timestamp>:<body>`` with the signing secret, compared with
 ``hmac.compare_digest``; a timestamp more than 5 minutes from our clock (a replayed request) or a
 missing or wrong signature gives ``401 {"error": {"code": "stale_request" | "invalid_signature"}}``
-and nothing is processed. Bodies over 1 MiB are refused (413) while they stream in.
+and nothing is processed. Bodies over 1 MiB are refused (413) while they stream in; a signed
+body nested deeper than 32 levels (400 ``too_deeply_nested``, checked before it is parsed) or
+holding a lone surrogate (400 ``invalid_text``) is refused too (channels/bounds.py).
 
 Slack wants an answer within 3 seconds and otherwise sends the event again (with
 ``X-Slack-Retry-Num``). So a message is acknowledged (200) at once and handled in the background,
@@ -80,7 +82,6 @@ import asyncio
 import hashlib
 import hmac
 import html
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from rasa.shared.exceptions import InvalidConfigException
 
-from channels import guard
+from channels import bounds, guard
 from channels.multimodal import ACCEPTED_FORMATS, MultimodalInput, RequestRefused
 from channels.shared_state import digest, shared_state
 from perception.formats import kind_of, sniff
@@ -383,7 +384,10 @@ class SlackFilesInput(SlackInput):
                               agent: Any = None) -> HTTPResponse:
         """A button or menu (Interactivity): its value is the customer's next message."""
         try:
-            payload = json.loads(parse_qs(body.decode("utf-8")).get("payload", [""])[0])
+            payload = bounds.loads_bounded(parse_qs(body.decode("utf-8")).get("payload", [""])[0])
+            bounds.check_value(payload)
+        except RequestRefused as refusal:  # too_deeply_nested, invalid_text
+            return _error(refusal.status, refusal.code, refusal.message)
         except (ValueError, UnicodeDecodeError):
             return _error(400, "invalid_body", "the interaction payload is not JSON")
         if not isinstance(payload, dict) or not self._is_interactive_message(payload):
@@ -615,7 +619,11 @@ class SlackFilesInput(SlackInput):
             if content_type == "application/x-www-form-urlencoded":
                 return await self._on_interaction(body, on_new_message, getattr(request.app.ctx, "agent", None))
             try:
-                payload = json.loads(body)
+                payload = bounds.loads_bounded(body)
+                bounds.check_value(payload)
+            except RequestRefused as refusal:  # too_deeply_nested, invalid_text
+                logger.warning("slack: request refused: %s", refusal.code)
+                return _error(refusal.status, refusal.code, refusal.message)
             except (ValueError, UnicodeDecodeError):
                 return _error(400, "invalid_body", "the body is not JSON")
             if not isinstance(payload, dict):

@@ -57,9 +57,12 @@ Server -> client, JSON events:
   on); ``fatal: true`` for a malformed message, then the socket closes with:
   1003 ``unsupported_sample_rate`` / ``unsupported_encoding`` / ``unknown_message``,
   1007 ``malformed_frame`` (odd byte count) / ``empty_frame`` / ``invalid_json`` /
-  ``invalid_sender`` / ``invalid_metadata``, 1008 ``not_started`` (audio before ``start``) /
+  ``invalid_sender`` / ``invalid_metadata`` / ``too_deeply_nested`` (JSON nested deeper than 32
+  levels, refused before it is parsed) / ``invalid_text`` (a lone surrogate such as
+  ``"\\ud800"`` in any string; channels/bounds.py), 1008 ``not_started`` (audio before ``start``) /
   ``already_started`` / ``no_start`` (nothing within ``start_timeout_s``) / ``idle`` (no message
-  for ``idle_timeout_s``), 1009 ``frame_too_large`` / ``message_too_large``. A client
+  for ``idle_timeout_s``), 1009 ``frame_too_large`` / ``message_too_large`` /
+  ``metadata_too_large`` (the start message's metadata over 8 KiB as JSON). A client
   mistake never touches other calls; an unexpected failure closes with 1011 ``internal``.
 
 Abuse guards (channels/guard.py; buckets shared through Redis when ``PARLEY_REDIS_URL`` is set):

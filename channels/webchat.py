@@ -8,7 +8,14 @@ working. The widget (``web/widget/``, built into ``web/widget/dist/``) is served
 - ``GET /webhooks/webchat/``          a demo page with the widget on it
 - ``GET /webhooks/webchat/widget.js`` the widget, one script for an embedding page:
   ``<script src="https://HOST/webhooks/webchat/widget.js" data-theme="light|dark|auto"></script>``
-- ``POST /webhooks/webchat/speech``   ``{"text"}`` -> audio/wav of that text (read aloud toggle)
+- ``POST /webhooks/webchat/speech``   ``{"text"}`` -> audio/wav of that text (read aloud toggle).
+  Each request takes a token from the client address's media budget (channels/guard.py,
+  ``PARLEY_RATE_ADDRESS_MEDIA_PER_MIN``) before its body is read: over it, 429 ``rate_limited``
+  with ``Retry-After``. A body over 8 bytes per ``max_speech_chars`` + 1 KiB (9 KiB by default)
+  is refused from its Content-Length, or as it streams in, before it is buffered (413
+  ``payload_too_large``); text over ``max_speech_chars``: 413 ``text_too_long``; JSON nested
+  too deep: 400 ``too_deeply_nested``; a lone surrogate: 400 ``invalid_text``
+  (`channels.bounds`).
 - ``GET /webhooks/webchat/health``    ``{"status": "ok"}``
 
 Events, client -> server
@@ -52,6 +59,13 @@ stays connected; nothing of a refused message is kept:
                                             (a text file named .png); the REST channel answers
                                             this with a note in the conversation instead
 ``message_too_long``, ``empty_message``     as in the REST channel
+``metadata_too_large``                      metadata over ``max_metadata_bytes`` (8 KiB) as JSON
+``too_many_pixels``                         pictures over ``max_pixels_per_message`` together
+``too_deeply_nested``                       a packet nested deeper than 32 levels (refused from
+                                            its raw text, before it is decoded)
+``invalid_text``                            a lone surrogate (``"\\ud800"``) in any string
+``payload_too_large`` (JSON)                more than 64 KiB + ``max_metadata_bytes`` + 4 bytes
+                                            per ``max_text_chars`` of JSON beside the files
 ``storage_unavailable``                     the attachment store failed; send again later
 ``unknown_message``, ``invalid_feedback``   thumbs on a bot message that does not exist / a bad rating
 ``not_ready``                               the server has no model loaded yet
@@ -67,7 +81,7 @@ that may embed the widget (a list or a comma-separated string; default: the WEBC
 environment variable; empty: only the server's own origin; ``*``: any); ``max_speech_chars``
 (1000); ``widget_dir`` (web/widget/dist); and the REST multimodal channel's options
 (``max_attachments``, ``max_image_bytes``, ``max_audio_bytes``, ``max_total_bytes``,
-``max_text_chars``, ``perception_timeout``, ``perception_url``, ``attachments_dir``,
+``max_text_chars``, ``max_metadata_bytes``, ``max_pixels_per_message``, ``perception_timeout``, ``perception_url``, ``attachments_dir``,
 ``retention_days``), which configure the `MultimodalInput` this channel uses to check and
 understand messages.
 
@@ -75,7 +89,6 @@ Privacy: logs carry counts, sizes, codes and timings; never the text, transcript
 session ids.
 """
 import asyncio
-import json
 import logging
 import os
 import re
@@ -94,7 +107,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
-from channels import guard
+from channels import bounds, guard
 from channels.multimodal import MultimodalInput, RequestRefused, lock_store_down
 from channels.webchat_output import FEEDBACK_SLOT, WebChatOutput, history
 from channels.webchat_socket import BoundedAsyncServer
@@ -165,6 +178,10 @@ class WebChatInput(SocketIOInput):
         self.widget_dir = Path(widget_dir) if widget_dir else WIDGET_DIR
         # one socket.io frame holds one file (or the JSON part): the largest allowed, plus slack
         self.max_frame_bytes = self.intake.max_total_bytes + FRAME_SLACK
+        # the JSON beside the files: the text, the metadata and some slack
+        self.max_json_bytes = FRAME_SLACK + self.intake.max_metadata_bytes + 4 * self.intake.max_text_chars
+        # a /speech body: {"text": ...} with every character escaped (\uXXXX), and slack
+        self.max_speech_bytes = 8 * self.max_speech_chars + 1024
         self.app: Optional[Sanic] = None
 
     # ------------------------------------------------------------------ helpers
@@ -258,7 +275,7 @@ class WebChatInput(SocketIOInput):
         metadata = data.get(self.metadata_key)
         if isinstance(metadata, str):
             try:
-                metadata = json.loads(metadata) if metadata.strip() else None
+                metadata = bounds.loads_bounded(metadata) if metadata.strip() else None
             except ValueError:
                 raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
         if metadata is not None and not isinstance(metadata, dict):
@@ -400,9 +417,10 @@ class WebChatInput(SocketIOInput):
                             headers={"Cache-Control": "no-cache"})
 
     async def _speech(self, request: Request) -> HTTPResponse:
-        def error(status: int, code: str, message: str) -> HTTPResponse:
+        def error(status: int, code: str, message: str, retry_after: Optional[int] = None) -> HTTPResponse:
+            headers = {**cors, "Retry-After": str(retry_after)} if retry_after else cors
             return response.json({"error": {"code": code, "message": message}}, status=status,
-                                 headers=cors)
+                                 headers=headers)
 
         # the CORS answer is ours (WEBCHAT_ORIGINS), not Rasa's --cors: Sanic-CORS skips a request
         # marked as evaluated, so an origin allowed by both never gets two Allow-Origin headers
@@ -417,12 +435,22 @@ class WebChatInput(SocketIOInput):
             self.allowed_origin(origin, environ) else {}
         if origin and not self.allowed_origin(origin, environ):
             return error(403, "origin_not_allowed", "this site may not use the web chat")
+        # synthesis is as costly as a picture: the address's media budget, before the body is read
+        try:
+            guard.limiter().check(self.name(), None, guard.client_address(request), media=True)
+        except guard.RateLimited as refusal:
+            logger.info("webchat: speech refused: 429 rate_limited")
+            return error(429, refusal.code, refusal.message, refusal.retry_after)
         # the widget sends text/plain (a simple cross-origin request, no preflight); JSON too
         try:
-            body = json.loads(request.body or b"")
+            body = bounds.loads_bounded(await self.intake._read_body(request, self.max_speech_bytes))
+            text = body.get("text") if isinstance(body, dict) else None
+            bounds.check_text(text)
+        except RequestRefused as refusal:  # payload_too_large, too_deeply_nested, invalid_text
+            logger.info("webchat: speech refused: %s %s", refusal.status, refusal.code)
+            return error(refusal.status, refusal.code, refusal.message)
         except (ValueError, UnicodeDecodeError):
             return error(400, "invalid_body", 'send {"text": "..."}')
-        text = body.get("text") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip():
             return error(400, "missing_text", 'send {"text": "..."}')
         if len(text) > self.max_speech_chars:
@@ -447,7 +475,8 @@ class WebChatInput(SocketIOInput):
         sio = BoundedAsyncServer(
             async_mode="sanic", cors_allowed_origins=self.allowed_origin,
             max_http_buffer_size=self.max_frame_bytes,
-            max_parts=self.intake.max_attachments, max_total_bytes=self.intake.max_total_bytes)
+            max_parts=self.intake.max_attachments, max_total_bytes=self.intake.max_total_bytes,
+            max_json_bytes=self.max_json_bytes)
         channel = self
 
         class WebChatBlueprint(SocketBlueprint):
@@ -475,7 +504,8 @@ class WebChatInput(SocketIOInput):
         async def script(_: Request) -> HTTPResponse:
             return await self._static("widget.js")
 
-        @webhook.route("/speech", methods=["POST"])
+        # a streaming route: the body is capped (max_speech_bytes) before it is read
+        @webhook.route("/speech", methods=["POST"], stream=True)
         async def speech(request: Request) -> HTTPResponse:
             return await self._speech(request)
 

@@ -9,6 +9,14 @@ last one has gone by the client gets an ``error`` event ({"code", "message"}) on
 connection, which stays open. One frame larger than engine.io's ``max_http_buffer_size`` cannot
 be read at all: engine.io closes that connection (the limit is announced to the client in the
 handshake as ``maxPayload``; the widget checks sizes before it sends).
+
+python-socketio decodes each packet's JSON itself, and Python's json recurses once per level: a
+text packet nested deeper than ``channels.bounds.MAX_DEPTH`` is therefore refused from its raw
+text, before it is decoded (``too_deeply_nested``; a CONNECT packet that deep is dropped: there is
+no connection yet to answer on). Then every event's decoded arguments are walked (without
+recursion) before its handler runs: a lone surrogate in any string (``invalid_text``) or more
+than ``max_json_bytes`` of JSON beside the files (``payload_too_large``) is refused. Refusals are
+an ``error`` event ({"code", "message"}) to that socket, which stays connected.
 """
 import logging
 from typing import Any, Dict, Optional
@@ -16,9 +24,25 @@ from typing import Any, Dict, Optional
 from socketio import AsyncServer
 from socketio import packet as sio_packet
 
+from channels import bounds
+from channels.multimodal import RequestRefused
+
 logger = logging.getLogger(__name__)
 
 BINARY_TYPES = (str(sio_packet.BINARY_EVENT), str(sio_packet.BINARY_ACK))
+UNCHECKED_EVENTS = ("connect", "disconnect")  # the server's own arguments (environ, reason)
+
+
+def packet_namespace(encoded: str) -> str:
+    """The namespace of an encoded socket.io packet, read without decoding its JSON
+    (``<type>[<attachments>-][/<namespace>,][<id>]<json>``)."""
+    rest = encoded[1:]
+    dash = rest.find("-")
+    if dash > 0 and rest[:dash].isdigit():
+        rest = rest[dash + 1:]
+    if rest.startswith("/"):
+        return rest.split(",", 1)[0].split("?", 1)[0]
+    return "/"
 
 
 class _Dropped:
@@ -34,10 +58,12 @@ class _Dropped:
 class BoundedAsyncServer(AsyncServer):
     """AsyncServer that refuses binary messages with too many parts or too many bytes."""
 
-    def __init__(self, *args: Any, max_parts: int, max_total_bytes: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_parts: int, max_total_bytes: int,
+                 max_json_bytes: int = 128 * 1024, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_parts = max_parts
         self.max_total_bytes = max_total_bytes
+        self.max_json_bytes = max_json_bytes
         self._binary_bytes: Dict[str, int] = {}
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
@@ -66,6 +92,12 @@ class BoundedAsyncServer(AsyncServer):
                 self._binary_bytes.pop(eio_sid, None)  # complete after this part
             await super()._handle_eio_message(eio_sid, data)
             return
+        if isinstance(data, str):
+            try:
+                bounds.check_depth(data[1:])  # before python-socketio decodes it
+            except (RequestRefused, ValueError) as refusal:
+                await self._refuse_packet(eio_sid, data, refusal)
+                return
         if isinstance(data, str) and data[:1] in BINARY_TYPES:
             header = self.packet_class(encoded_packet=data)
             if header.attachment_count > self.max_parts and \
@@ -78,6 +110,28 @@ class BoundedAsyncServer(AsyncServer):
                 return
             self._binary_bytes[eio_sid] = 0
         await super()._handle_eio_message(eio_sid, data)
+
+    async def _refuse_packet(self, eio_sid: str, data: str, refusal: Exception) -> None:
+        namespace = packet_namespace(data)
+        if data[:1] == str(sio_packet.CONNECT) or not self.manager.sid_from_eio_sid(eio_sid, namespace):
+            logger.info("webchat: a packet too deeply nested dropped (no connection to answer on)")
+            return
+        if not isinstance(refusal, RequestRefused):  # brackets that do not balance
+            refusal = RequestRefused(400, "invalid_message", "the message is not valid JSON")
+        await self._refuse(eio_sid, _Dropped(0, namespace, refusal.code, refusal.message))
+
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        """Every client event's arguments are checked before its handler runs (see above)."""
+        if event not in UNCHECKED_EVENTS and args:
+            try:
+                bounds.check_value(list(args[1:]), max_bytes=self.max_json_bytes, exact=False,
+                                   too_large="payload_too_large", what="the message (files aside)")
+            except RequestRefused as refusal:
+                logger.info("webchat: an event refused: %s", refusal.code)
+                await self.emit("error", {"code": refusal.code, "message": refusal.message},
+                                to=args[0], namespace=namespace)
+                return None
+        return await super()._trigger_event(event, namespace, *args)
 
     async def _refuse(self, eio_sid: str, dropped: _Dropped) -> None:
         sid = self.manager.sid_from_eio_sid(eio_sid, dropped.namespace)

@@ -1,9 +1,9 @@
 """The wire format of the voice stream: checked PCM16 frames, JSON control messages, WAV.
 
-Standard library and numpy only (runs in Rasa's Python 3.10 environment).
+Standard library and numpy (runs in Rasa's Python 3.10 environment); control messages are parsed
+with channels/bounds.py (depth checked before parsing, valid Unicode, metadata at most 8 KiB).
 """
 import io
-import json
 import math
 import wave
 from dataclasses import dataclass
@@ -52,12 +52,19 @@ def pcm_frame(data: bytes, max_bytes: int) -> np.ndarray:
 
 
 def control(text: str, max_chars: int) -> Dict[str, Any]:
-    """A text message as a JSON object with a string "type"."""
+    """A text message as a JSON object with a string "type": nested at most bounds.MAX_DEPTH
+    levels (checked before it is parsed) and every string valid Unicode (channels/bounds.py)."""
+    from channels import bounds
+    from channels.multimodal import RequestRefused
+
     if len(text) > max_chars:
         raise FrameError("message_too_large", f"control messages hold at most {max_chars} characters",
                          CLOSE_TOO_BIG)
     try:
-        message = json.loads(text)
+        message = bounds.loads_bounded(text)
+        bounds.check_value(message)
+    except RequestRefused as refusal:  # too_deeply_nested, invalid_text
+        raise FrameError(refusal.code, refusal.message, CLOSE_INVALID)
     except ValueError:
         raise FrameError("invalid_json", "text messages must be JSON objects", CLOSE_INVALID)
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -85,6 +92,13 @@ def start_message(message: Dict[str, Any], max_sender_chars: int, default_sender
     metadata = message.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise FrameError("invalid_metadata", "'metadata' must be a JSON object", CLOSE_INVALID)
+    from channels import bounds
+    from channels.multimodal import RequestRefused
+
+    try:
+        bounds.check_metadata(metadata)
+    except RequestRefused as refusal:  # metadata_too_large
+        raise FrameError(refusal.code, refusal.message, CLOSE_TOO_BIG)
     return Start(sender.strip(), metadata or {})
 
 

@@ -191,7 +191,8 @@ def fake_request(body: bytes, origin: str = None) -> Any:
     headers = {"host": "127.0.0.1:5005"}
     if origin:
         headers["origin"] = origin
-    return SimpleNamespace(body=body, headers=headers, scheme="http", ctx=SimpleNamespace())
+    # no stream and no client address: the body is read as it is, no rate limit applies
+    return SimpleNamespace(body=body, headers=headers, scheme="http", ctx=SimpleNamespace(), stream=None)
 
 
 def answer(result) -> Dict[str, Any]:

@@ -3,12 +3,19 @@
 Every route follows the same three steps: preprocess (read the upload within the limits, sniff
 its format, decode it with caps), forward (the engine call, in a worker thread behind the
 engine's bounded queue), postprocess (map to JSON). Errors are JSON: {"error": {code, message}}.
+
+Pictures are decoded at most `limits.image.max_concurrent_decodes` at a time, each reduced at once
+to `limits.image.work_pixels` (perception/decode_image.py), so ten pictures at the cap arriving
+together cost a bounded amount of memory and time; their answers give boxes in the upload's pixels.
+Text that cannot be encoded as UTF-8 (a lone surrogate such as "\ud800" in the JSON) is refused
+with 400 invalid_text. Anything unexpected is a JSON 500 and one log line naming the exception's
+type (never a traceback: it could hold the customer's words).
 """
 import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from perception.decode_audio import decode_audio
-from perception.decode_image import open_image
+from perception.decode_image import Picture, open_image
 from perception.encode_audio import MEDIA_TYPES, encode_audio
 from perception.errors import APIError
 from perception.limits import BodyLimit
@@ -64,6 +71,46 @@ def pcm16_body(content_type: str, body: bytes, max_seconds: float):
     return np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
 
 
+def check_text(text: str, what: str) -> str:
+    """Preprocess: text that UTF-8 cannot hold (lone surrogates from JSON escapes) is refused."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise APIError(400, "invalid_text", f"{what} must be valid Unicode text (no lone surrogates such as \\ud800)")
+    return text
+
+
+class CatchAll:
+    """ASGI middleware: an exception no handler took becomes a JSON 500 and one log line with the
+    exception's type and the route (never a traceback, never the request's content); Starlette and
+    uvicorn never see it, so they print no traceback either."""
+
+    def __init__(self, app: Any, routes: Any) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:  # noqa: BLE001 - the one place that catches everything
+            path = scope.get("path", "") if scope.get("path", "") in self.routes else "other"
+            log.error("unexpected %s on %s", type(error).__name__, path)
+            if not started:
+                await error_response(500, "internal", "the perception service failed on this request")(
+                    scope, receive, send)
+
+
 def int_field(fields: Dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = fields.get(name)
     if raw in (None, ""):
@@ -85,6 +132,11 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
     image_limits = limits.get("image") or {}
     max_audio_seconds = float(audio_limits.get("max_seconds", 300))
     max_pixels = int(image_limits.get("max_pixels", 40_000_000))
+    work_pixels = int(image_limits.get("work_pixels", 4_000_000))
+    decodes = int(image_limits.get("max_concurrent_decodes", 2))
+    decode_slots: List[asyncio.Semaphore] = []  # made on the serving event loop
+    max_images = int(image_limits.get("max_in_flight", 16))
+    images_in_flight = [0]
     max_synthesize_chars = int((limits.get("text") or {}).get("max_synthesize_chars", 2000))
     metrics = Metrics(lambda: registry.runners)
 
@@ -101,6 +153,7 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
                     "image": int(image_limits.get("max_bytes", 15 << 20))}
     app.add_middleware(BodyLimit, limits={path: upload_bytes[kind] for path, kind in UPLOAD_ROUTES.items()},
                        default=int(config["server"].get("max_request_bytes", 1 << 20)))
+    app.add_middleware(CatchAll, routes=KNOWN_PATHS)  # outside BodyLimit, inside the metrics
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
@@ -123,11 +176,6 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         return error_response(422, "invalid_request", "the request is not of the expected shape")
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error: %s", type(error).__name__)
-        return error_response(500, "internal", "the perception service failed on this request")
-
     @app.get("/health")
     async def health() -> Dict[str, Any]:
         engines = registry.health()
@@ -142,7 +190,7 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
     async def embed(request: Request) -> Dict[str, Any]:
         body = await json_body(request, '{"texts": ["..."]}')
         runner = registry.runner("embed")
-        texts = runner.engine.validate(body.get("texts"))
+        texts = [check_text(text, "'texts'") for text in runner.engine.validate(body.get("texts"))]
         vectors = await runner.run_batched(runner.engine.embed, texts)
         return {"model": runner.engine.info().get("model"), "dim": len(vectors[0]),
                 "embeddings": [vector.tolist() for vector in vectors]}
@@ -186,6 +234,7 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise APIError(422, "invalid_text", "'text' must be a non-empty string")
+        check_text(text, "'text'")
         if len(text) > max_synthesize_chars:
             raise APIError(413, "text_too_long", f"at most {max_synthesize_chars} characters per request")
         audio_format = body.get("format", "wav")
@@ -208,28 +257,55 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
                         headers={"X-Audio-Duration": f"{duration:.3f}", "X-Sample-Rate": str(rate),
                                  "X-Engine": runner.engine.name})
 
+    @asynccontextmanager
+    async def admitted_image():
+        """At most max_in_flight picture requests hold an upload and a work copy; more get 429."""
+        if images_in_flight[0] >= max_images:
+            raise APIError(429, "busy", "too many pictures at once; retry shortly", headers={"Retry-After": "1"})
+        images_in_flight[0] += 1
+        try:
+            yield
+        finally:
+            images_in_flight[0] -= 1
+
+    async def decode(upload) -> Picture:
+        """The upload as a Picture of at most work_pixels, at most `decodes` at a time."""
+        if not decode_slots:
+            decode_slots.append(asyncio.Semaphore(decodes))
+        async with decode_slots[0]:
+            return await asyncio.to_thread(open_image, upload.data, upload.format, max_pixels, work_pixels)
+
     async def read_text(image) -> Dict[str, Any]:
         runner = registry.runner("ocr")
         return await runner.run(runner.engine.read, image)
 
+    def in_upload_pixels(result: Dict[str, Any], picture: Picture) -> Dict[str, Any]:
+        lines = [{**line, "box": picture.box_in_upload(line["box"])} for line in result.get("lines") or []]
+        return {**result, "lines": lines}
+
     @app.post("/v1/ocr")
     async def ocr(request: Request) -> Dict[str, Any]:
-        upload = await read_upload(request, "image")
-        image = await asyncio.to_thread(open_image, upload.data, upload.format, max_pixels)
-        result = await read_text(image)
-        return {**result, "width": image.width, "height": image.height, "format": upload.format}
+        async with admitted_image():
+            upload = await read_upload(request, "image")
+            picture = await decode(upload)
+            result = in_upload_pixels(await read_text(picture.image), picture)
+        return {**result, "width": picture.width, "height": picture.height, "format": upload.format}
 
     @app.post("/v1/image/analyze")
     async def analyze_image(request: Request) -> Dict[str, Any]:
         from perception.image_kind import classify_kind
 
-        upload = await read_upload(request, "image")
         runner = registry.runner("image")
-        top_k = int_field(upload.fields, "top_k", int(runner.engine.options.get("top_k", 5)), 1, 10)
-        image = await asyncio.to_thread(open_image, upload.data, upload.format, max_pixels)
-        [analysis] = await runner.run_batched(runner.engine.analyze_batch, [image])
-        text = await read_text(image) if "ocr" in registry.runners else None
-        kind = classify_kind(image, text)
+        async with admitted_image():
+            upload = await read_upload(request, "image")
+            top_k = int_field(upload.fields, "top_k", int(runner.engine.options.get("top_k", 5)), 1, 10)
+            picture = await decode(upload)
+            image = picture.image
+            [analysis] = await runner.run_batched(runner.engine.analyze_batch, [image])
+            text = await read_text(image) if "ocr" in registry.runners else None
+            kind = await asyncio.to_thread(classify_kind, image, text)  # boxes, sizes: the work image's
+        if text is not None:
+            text = in_upload_pixels(text, picture)
         embedding = analysis["embedding"]
         return {
             "labels": analysis["labels"][:top_k],
@@ -239,7 +315,7 @@ def create_app(config: Dict[str, Any] | None = None) -> FastAPI:
             "text_heavy": kind["kind"] != "photo",
             "signals": kind["signals"],
             "ocr": text if kind["kind"] != "photo" else None,
-            "width": image.width, "height": image.height, "format": upload.format,
+            "width": picture.width, "height": picture.height, "format": upload.format,
             "engine": runner.engine.name,
         }
 

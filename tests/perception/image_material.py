@@ -72,6 +72,35 @@ def bad_upload(folder: Path, label: str) -> Tuple[str, bytes, int, str]:
     }[label]
 
 
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+BIG_LINES = ["Payment declined (BW-1001)", "Order BW-{order} total 249.99",
+             "Your card was declined by the bank.", "Try another card or contact support."]
+
+
+def big_screenshot(order: int = 318904, size: Tuple[int, int] = (6300, 6300), font_px: int = 110,
+                   fmt: str = "PNG", orientation: int = 1) -> bytes:
+    """A picture at the perception service's pixel cap (6300 x 6300 = 39.7 MP): four lines of text
+    near the top left on white, as a PNG (~230 KB) or a JPEG; `orientation` is written as EXIF
+    (6: the pixels are stored turned, a viewer turns them 90 degrees clockwise)."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, font_px)
+    for number, line in enumerate(BIG_LINES):
+        draw.text((300, 300 + 2 * font_px * number), line.format(order=order), fill="black", font=font)
+    if orientation == 6:  # store it turned back, so that a viewer applying the tag shows it upright
+        image = image.transpose(Image.Transpose.ROTATE_90)
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    image.save(out, fmt, exif=exif.tobytes(), **({"quality": 85} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
 def healthy(url: str) -> bool:
     return requests.get(f"{url}/health", timeout=10).json()["status"] == "ok"
 

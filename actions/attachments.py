@@ -430,6 +430,15 @@ def perception_down(dispatcher) -> List[Dict[str, Any]]:
     return []
 
 
+def some_not_analysed(dispatcher, missed: int, sent: int) -> None:
+    """Some of a message's pictures were analysed and others not (the service too busy or slow
+    for them): the answer goes on from the ones seen, and says which were not."""
+    what = "one of the pictures" if missed == 1 else f"{missed} of the {sent} pictures"
+    dispatcher.utter_message(text=f"I couldn't look at {what} you sent: something went wrong on my "
+                                  "side. I'm answering from the others; send it again or describe it "
+                                  "in words if it shows something else.")
+
+
 def answer_error(dispatcher, tracker: Tracker, picture: Picture, code: ErrorCode) -> List[Dict[str, Any]]:
     seen = f"I can see error {code.code} on your {picture.noun}: \"{code.screen_text}\""
     if code.escalate:
@@ -725,6 +734,8 @@ class ActionAnswerAttachment(shared.SkillAction):
         analysed = [p for p in seen if p.analysed]
         if not analysed:
             return perception_down(dispatcher)
+        if len(analysed) < len(seen):
+            some_not_analysed(dispatcher, len(seen) - len(analysed), len(seen))
         if intent == "warranty":  # an invoice or order page: the warranty of that order
             for picture in analysed:
                 orders = document_orders(picture) if picture.image_kind != "photo" else []

@@ -302,6 +302,21 @@ def test_perception_down_apologises_and_asks_for_words(domain):
     assert "sorry" in wording.lower() and "in words" in wording and wording.count("?") == 1
 
 
+def test_pictures_not_analysed_beside_analysed_ones_are_named(domain):
+    """The service too busy for some of a message's pictures: the answer comes from the others,
+    and the customer hears that the rest were not looked at."""
+    shot = picture(1, text="Payment declined (BW-1001)\nYour bank did not approve this payment.")
+    texts, _, _, _ = answer(domain, text="what does this mean?", intent="device_problem",
+                            pictures=[shot, picture(2, analysed=False), picture(3, analysed=False)])
+    assert texts[0].startswith("I couldn't look at 2 of the 3 pictures you sent")
+    assert any("BW-1001" in text for text in texts[1:]), texts
+    texts, _, _, _ = answer(domain, text="what does this mean?", intent="device_problem",
+                            pictures=[shot, picture(2, analysed=False)])
+    assert texts[0].startswith("I couldn't look at one of the pictures you sent")
+    texts, _, _, _ = answer(domain, text="what does this mean?", intent="device_problem", pictures=[shot])
+    assert not any("couldn't look at" in text for text in texts)
+
+
 # ---------------------------------------------------------------- damaged-item claims
 
 

@@ -123,6 +123,15 @@ def parse_mix(mix: Any) -> Dict[str, float]:
     return shares
 
 
+def channel_auth() -> Dict[str, str]:
+    """The REST, multimodal and /turn channels answer the company's back end only: the channel
+    secret (PARLEY_CHANNEL_SECRET, which bench/stack.py sets for its own server, else
+    var/channel_secret of `make run`; channels/sessions.py)."""
+    from channels.sessions import read_secret
+
+    return {"Authorization": f"Bearer {read_secret()}"}
+
+
 def _apologies() -> Tuple[str, ...]:
     """The multimodal channel's notes for a voice note or picture it could not use (the
     perception service down or slower than perception_timeout, silence, a damaged file)."""
@@ -253,7 +262,7 @@ async def load(url: str, users: int, seconds: float, mix: Any = "text", material
             turn += 1
 
     connector = aiohttp.TCPConnector(limit=users + 4)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=channel_auth()) as session:
         began = time.perf_counter()
         deadline = began + seconds
         await asyncio.gather(*(customer(number, session, deadline) for number in range(users)))

@@ -125,6 +125,8 @@ class Stack:
             self.services["rasa"] = rasa
             self.startup_seconds["rasa"] = round(time.monotonic() - began, 1)
             self.url = rasa.health_url.rstrip("/")
+            # its channel secret, for the clients in this process (bench.load.channel_auth)
+            os.environ["PARLEY_CHANNEL_SECRET"] = services.CHANNEL_SECRET
         except BaseException:
             self.stop()
             raise

@@ -27,7 +27,6 @@ import asyncio
 import signal
 import sys
 import time
-import uuid
 from typing import Any, Dict, List, Optional, Sequence
 
 from bench import common
@@ -44,7 +43,7 @@ SETTINGS = "credentials.yml voice channel defaults: end_of_turn_ms 700, VAD hop 
 
 
 async def one_turn(url: str, question: str) -> Dict[str, Any]:
-    call = await VoiceCall(url, f"bench-voice-{uuid.uuid4().hex[:8]}").open()
+    call = await VoiceCall(url).open()
     try:
         call.say(silence(0.3), speech(question))
         timings = await call.wait_for("timings", turn=1, timeout=300)

@@ -9,6 +9,15 @@
 - ``application/json``: ``{"sender", "message", "metadata"}`` like Rasa's REST channel (text only);
   ``application/x-www-form-urlencoded`` with the same three fields is read too (no files).
 
+Who may send (channels/sessions.py): the company's back end, with ``Authorization: Bearer <channel
+secret>`` (401 ``missing_channel_secret`` / ``bad_channel_secret``); with ``public: true`` any
+client: no ``sender`` starts a new conversation (its id and token come back in the
+``X-Parley-Session`` / ``X-Parley-Session-Token`` headers), a ``sender`` needs its token in
+``X-Parley-Session-Token`` (403 ``bad_session_token``). A customer the back end signed in
+(``metadata`` ``customer`` + ``customer_signature``) becomes ``metadata["signed_in_customer"]``
+(403 ``bad_customer_signature`` when it does not verify); the rest of the client's metadata goes
+to ``metadata["client"]``.
+
 The answer is Rasa's REST answer: a JSON list of bot messages. When a voice note was transcribed,
 the first element is ``{"recipient_id": sender, "custom": {"transcript": "..."}}``; notes about
 files that could not be used (below) come next, then the assistant's answer.
@@ -100,7 +109,7 @@ five 12 MP phone photos pass, five pictures just under the perception service's 
 ``perception_timeout`` (seconds, 20), ``perception_url``
 (PERCEPTION_URL), ``attachments_dir`` (ATTACHMENTS_DIR), ``retention_days``
 (ATTACHMENTS_RETENTION_DAYS; the channel purges older attachments at most once an hour; 0 turns
-that off).
+that off), ``public`` (false).
 """
 import asyncio
 import json
@@ -237,7 +246,7 @@ class MultimodalInput(InputChannel):
         options = dict(credentials or {})
         known = {"max_attachments", "max_image_bytes", "max_audio_bytes", "max_total_bytes",
                  "max_text_chars", "perception_timeout", "perception_url", "attachments_dir",
-                 "retention_days", "max_metadata_bytes", "max_pixels_per_message"}
+                 "retention_days", "max_metadata_bytes", "max_pixels_per_message", "public"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"multimodal channel: unknown option(s) {', '.join(unknown)}")
@@ -249,7 +258,10 @@ class MultimodalInput(InputChannel):
                  perception_url: Optional[str] = None, attachments_dir: Optional[str] = None,
                  retention_days: Optional[float] = None,
                  max_metadata_bytes: int = bounds.MAX_METADATA_BYTES,
-                 max_pixels_per_message: int = bounds.MAX_PIXELS_PER_MESSAGE) -> None:
+                 max_pixels_per_message: int = bounds.MAX_PIXELS_PER_MESSAGE,
+                 public: bool = False) -> None:
+        # public: no channel secret needed, senders need their session token (channels/sessions.py)
+        self.public = bool(public)
         self.max_attachments = _positive("max_attachments", max_attachments)
         self.max_image_bytes = _positive("max_image_bytes", max_image_bytes)
         self.max_audio_bytes = _positive("max_audio_bytes", max_audio_bytes)
@@ -306,23 +318,24 @@ class MultimodalInput(InputChannel):
             raise RequestRefused(400, "invalid_body", "the request body could not be read")
         return b"".join(chunks)
 
-    def _parse(self, request: Request, body: bytes) -> Incoming:
+    def _parse(self, request: Request, body: bytes, default_sender: Optional[str] = None) -> Incoming:
+        """`default_sender`: the sender when the body has none (a session the server issued)."""
         content_type, parameters = parse_content_header(request.headers.get("content-type", ""))
         content_type = content_type.lower()
         if content_type == "multipart/form-data":
-            return self._parse_multipart(body, parameters)
+            return self._parse_multipart(body, parameters, default_sender)
         if content_type == "application/json" or (not content_type and body.lstrip()[:1] == b"{"):
-            return self._parse_json(body)
+            return self._parse_json(body, default_sender)
         if content_type == "application/x-www-form-urlencoded":  # a form without files
             try:
                 fields = RequestParameters(parse_qs(body.decode("utf-8"), keep_blank_values=True))
             except UnicodeDecodeError:
                 raise RequestRefused(400, "invalid_body", "the form is not UTF-8")
-            return self._parse_fields(fields, RequestParameters())
+            return self._parse_fields(fields, RequestParameters(), default_sender)
         raise RequestRefused(415, "unsupported_media_type",
                              "send multipart/form-data (with files) or application/json (text only)")
 
-    def _parse_json(self, body: bytes) -> Incoming:
+    def _parse_json(self, body: bytes, default_sender: Optional[str] = None) -> Incoming:
         try:
             payload = bounds.loads_bounded(body)
         except (ValueError, UnicodeDecodeError):
@@ -335,9 +348,11 @@ class MultimodalInput(InputChannel):
         metadata = payload.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
-        return self.check(payload.get("sender"), message, metadata, [])
+        sender = payload.get("sender")
+        return self.check(default_sender if sender is None else sender, message, metadata, [])
 
-    def _parse_multipart(self, body: bytes, parameters: Dict[str, Any]) -> Incoming:
+    def _parse_multipart(self, body: bytes, parameters: Dict[str, Any],
+                         default_sender: Optional[str] = None) -> Incoming:
         boundary = parameters.get("boundary")
         if not boundary:
             raise RequestRefused(400, "invalid_body", "multipart/form-data without a boundary")
@@ -345,9 +360,10 @@ class MultimodalInput(InputChannel):
             fields, files = parse_multipart_form(body, str(boundary).encode("utf-8"))
         except Exception:  # a malformed part: no details, they could hold customer text
             raise RequestRefused(400, "invalid_body", "the multipart body could not be parsed")
-        return self._parse_fields(fields, files)
+        return self._parse_fields(fields, files, default_sender)
 
-    def _parse_fields(self, fields: RequestParameters, files: RequestParameters) -> Incoming:
+    def _parse_fields(self, fields: RequestParameters, files: RequestParameters,
+                      default_sender: Optional[str] = None) -> Incoming:
         for name in files:
             if name != FILE_FIELD:
                 raise RequestRefused(400, "unexpected_field",
@@ -367,7 +383,8 @@ class MultimodalInput(InputChannel):
                 raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
             if not isinstance(metadata, dict):
                 raise RequestRefused(400, "invalid_metadata", "metadata must be a JSON object")
-        return self.check(fields.get("sender"), fields.get("message"), metadata,
+        sender = fields.get("sender")
+        return self.check(default_sender if sender is None else sender, fields.get("message"), metadata,
                               [f.body for f in files.getlist(FILE_FIELD) or []])
 
     def check(self, sender: Any, message: Optional[str], metadata: Optional[Dict[str, Any]],
@@ -528,9 +545,14 @@ class MultimodalInput(InputChannel):
             answer.append({"recipient_id": sender,
                            "custom": {"transcript": " ".join(v["transcript"] for v in voices)}})
         answer.extend({"recipient_id": sender, "text": note} for note in notes)
+        from channels.sessions import SIGNED_IN_KEY, split_customer  # (it imports this module)
+
         metadata: Dict[str, Any] = {"attachments": kept}
-        if incoming.client_metadata is not None:
-            metadata["client"] = incoming.client_metadata
+        client, customer = split_customer(incoming.client_metadata)
+        if client is not None:
+            metadata["client"] = client
+        if customer is not None:  # a customer the company's back end signed in (channels/sessions.py)
+            metadata[SIGNED_IN_KEY] = customer
         if voices:
             metadata["voice"] = voices[0]
             if len(voices) > 1:
@@ -582,7 +604,9 @@ class MultimodalInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         from channels import guard  # rate limits, /intent shortcut (it imports this module)
         from channels.rest import error as guard_error  # 429 with Retry-After
+        from channels import sessions
 
+        sessions.keys()  # no channel secret: Rasa does not start
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         # noinspection PyUnusedLocal
@@ -595,9 +619,11 @@ class MultimodalInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             started = time.monotonic()
             try:
+                session = sessions.HttpSession(request, self.public)  # before the body is read
                 body = await self._read_body(request)
-                incoming = self._parse(request, body)
+                incoming = self._parse(request, body, session.default_sender)
                 del body
+                session.check(incoming.sender)
                 guard.limiter().check(self.name(), incoming.sender, guard.client_address(request),
                                       media=bool(incoming.uploads))
                 await guard.refuse_forged_shortcut(getattr(request.app.ctx, "agent", None),
@@ -609,6 +635,6 @@ class MultimodalInput(InputChannel):
             logger.info("multimodal: answered %d message(s) in %.2f s", len(messages),
                         time.monotonic() - started)
             self._maybe_purge()
-            return response.json(messages)
+            return response.json(messages, headers=session.headers())
 
         return webhook

@@ -6,7 +6,16 @@ bot offered (400 intent_shortcut_refused), and errors as {"error": {"code", "mes
 never echo the request; a conversation store or lock store that is down gives 503
 (store_unavailable / lock_store_unavailable: the message was not processed). Rasa's own HTTP
 API errors lose their message and details (scrub_api_errors: they may quote the request). Unlike Rasa's, the client cannot choose
-`input_channel` (always "rest"), nor send metadata, and `?stream=true` is not offered.
+`input_channel` (always "rest"), nor send metadata (except a signed-in customer, below), and
+`?stream=true` is not offered.
+
+Who may send (channels/sessions.py): by default the company's back end only, with
+`Authorization: Bearer <channel secret>` (401 `missing_channel_secret` / `bad_channel_secret`).
+`public: true` opens it to any client: a message without `sender` starts a new conversation whose
+id and token come back in the `X-Parley-Session` / `X-Parley-Session-Token` headers; a message
+with a `sender` must carry that token in `X-Parley-Session-Token` (403 `bad_session_token`).
+`metadata: {"customer": {...}, "customer_signature": ...}` passes a customer the back end signed
+in (403 `bad_customer_signature` when it does not verify).
 credentials.yml: `channels.rest.GuardedRestInput:`.
 """
 import asyncio
@@ -22,7 +31,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.lock_store import LockError
 
-from channels import guard
+from channels import guard, sessions
 from channels.multimodal import MultimodalInput, RequestRefused, lock_store_down, store_down
 from resilience import actions as action_fallback
 from stores import lock_guard
@@ -66,7 +75,7 @@ class GuardedRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "GuardedRestInput":
         options = dict(credentials or {})
-        unknown = sorted(set(options) - {"max_body_bytes", "max_text_chars"})
+        unknown = sorted(set(options) - {"max_body_bytes", "max_text_chars", "public"})
         if unknown:
             raise ValueError(f"rest channel: unknown option(s) {', '.join(unknown)}")
         # built before the first message: an apology for failed or slow custom actions
@@ -75,12 +84,16 @@ class GuardedRestInput(RestInput):
         lock_guard.install()
         return cls(**options)
 
-    def __init__(self, max_body_bytes: int = 65536, max_text_chars: int = 5000) -> None:
+    def __init__(self, max_body_bytes: int = 65536, max_text_chars: int = 5000,
+                 public: bool = False) -> None:
+        # public: no channel secret needed, senders need their session token (channels/sessions.py)
+        self.public = bool(public)
         # the multimodal intake reads (capped) and validates JSON bodies: reused, not copied
         self.intake = MultimodalInput(max_total_bytes=max_body_bytes, max_text_chars=max_text_chars,
                                       max_attachments=1)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sessions.keys()  # no channel secret: Rasa does not start
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         # noinspection PyUnusedLocal
@@ -95,9 +108,13 @@ class GuardedRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
+                session = sessions.HttpSession(request, self.public)  # before the body is read
                 body = await self.intake._read_body(request)
-                incoming = self.intake._parse_json(body)
+                incoming = self.intake._parse_json(body, session.default_sender)
                 del body
+                session.check(incoming.sender)
+                # the client's metadata is not trusted: only a customer the back end signed in
+                _, customer = sessions.split_customer(incoming.client_metadata)
                 guard.limiter().check(self.name(), incoming.sender, guard.client_address(request),
                                       media=False)
                 agent = getattr(request.app.ctx, "agent", None)
@@ -109,7 +126,8 @@ class GuardedRestInput(RestInput):
             try:
                 await on_new_message(UserMessage(incoming.text, collector, incoming.sender,
                                                  input_channel=self.name(),
-                                                 metadata=None))  # client metadata is not trusted
+                                                 metadata={sessions.SIGNED_IN_KEY: customer}
+                                                 if customer else None))
             except asyncio.CancelledError:
                 logger.error("rest: handling the message timed out")
             except StoreUnavailable as problem:  # scale-out: no silent success without the store
@@ -120,6 +138,6 @@ class GuardedRestInput(RestInput):
                 return error(lock_store_down(problem))
             except Exception:
                 logger.exception("rest: handling the message failed")
-            return response.json(collector.messages)
+            return response.json(collector.messages, headers=session.headers())
 
         return webhook

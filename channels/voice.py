@@ -6,7 +6,10 @@ Routes (under ``/webhooks/voice/``):
                                    vanilla JS and an AudioWorklet, served from voice/web/)
 - ``WS   /webhooks/voice/stream``  the real-time call (protocol below)
 - ``POST /webhooks/voice/turn``    one recorded utterance in, the spoken reply out (telephony
-                                   gateways): ``?sender=<id>&format=wav|ogg``, the body is the
+                                   gateways, the company's back end: ``Authorization: Bearer
+                                   <channel secret>``, 401 ``missing_channel_secret`` /
+                                   ``bad_channel_secret`` without it):
+                                   ``?sender=<id>&format=wav|ogg``, the body is the
                                    audio (WAV, OGG/Opus, WebM, MP3, M4A; sniffed, not taken from
                                    Content-Type). 200: ``audio/wav`` or ``audio/ogg`` with headers
                                    ``X-Voice-Timings`` (JSON, ms) and ``X-Voice-Asked`` (the slot
@@ -25,18 +28,25 @@ Client -> server:
 
 - text messages are JSON objects with a ``type``:
   ``{"type": "start", "sender": "<id>", "sample_rate": 16000, "encoding": "pcm_s16le",
-  "metadata": {...}}`` first (sender optional: a random one is made; sample_rate and encoding
-  are optional and must be these values); then ``{"type": "end_turn"}`` (the caller finished
-  speaking, e.g. push-to-talk released: the turn ends without waiting for silence),
-  ``{"type": "ping"}`` (answered by ``{"type": "pong"}``) and ``{"type": "stop"}`` (the caller is
-  done: the turn in progress is answered and spoken, then ``{"type": "bye"}`` and close 1000).
+  "metadata": {...}}`` first. Sender: leave it out and the server issues one (128 random bits)
+  with a ``session_token`` (both in ``ready``); a call that resumes a conversation sends its
+  ``sender`` and ``session_token`` (otherwise ``bad_session_token``, close 1008). A client whose
+  upgrade request carries ``Authorization: Bearer <channel secret>`` (the company's back end)
+  picks any sender without a token. ``metadata`` may hold a customer the back end signed in
+  (channels/sessions.py; ``bad_customer_signature``, close 1008, when it does not verify).
+  sample_rate and encoding are optional and must be these values; then ``{"type": "end_turn"}``
+  (the caller finished speaking, e.g. push-to-talk released: the turn ends without waiting for
+  silence), ``{"type": "ping"}`` (answered by ``{"type": "pong"}``) and ``{"type": "stop"}`` (the
+  caller is done: the turn in progress is answered and spoken, then ``{"type": "bye"}`` and close
+  1000).
 - binary messages are audio: PCM16 little-endian, 16 kHz, mono, any length from one sample up
   to ``max_frame_bytes`` (20-100 ms frames are usual), sent in real time. Opus is not decoded
   on the socket: send Opus recordings to ``/turn``.
 
 Server -> client, JSON events:
 
-- ``ready``  {call, sender, sample_rate, encoding, asked, end_of_turn_ms}: after ``start``
+- ``ready``  {call, sender, session_token (when the server issued or resumed the sender),
+  sample_rate, encoding, asked, end_of_turn_ms}: after ``start``
   (``call`` is the id the server's log lines carry).
 - ``user_speech_start`` / ``user_speech_end`` {seconds}: the VAD heard the caller start / the
   turn ended (after ``end_of_turn_ms`` of silence: 700 ms, 1600 ms while an order number, an
@@ -108,7 +118,7 @@ from websockets.exceptions import ConnectionClosed
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 
-from channels import guard
+from channels import guard, sessions
 from channels.multimodal import MAX_SENDER_CHARS, MultimodalInput, RequestRefused
 from voice import frames
 from voice.frames import FrameError
@@ -135,9 +145,14 @@ CLOSE_TRY_AGAIN = 1013  # RFC 6455 registry: "Try Again Later"
 
 
 class GuardedServices(Services):
-    """Services whose text for Rasa is never an intent shortcut (see guard.plain_text)."""
+    """Services whose text for Rasa is never an intent shortcut (see guard.plain_text), with the
+    customer the company's back end signed in for this call, if any (channels/sessions.py)."""
+
+    customer: Optional[Dict[str, Any]] = None
 
     async def converse(self, text: str, sender: str, metadata: Dict[str, Any]):
+        if self.customer:
+            metadata = {**metadata, sessions.SIGNED_IN_KEY: self.customer}
         return await super().converse(guard.plain_text(text), sender, metadata)
 
 
@@ -254,11 +269,18 @@ class VoiceInput(InputChannel):
                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         call = f"call-{secrets.token_hex(4)}"
         closed = False
+        keys = sessions.keys()
+        # the company's back end (the channel secret) picks any sender; others get a new
+        # server-issued one, or resume theirs with its token
+        trusted = keys.bearer_ok(request.headers.get("authorization"))
+        session_token: Optional[str] = None
 
         async def send_event(event: Dict[str, Any]) -> None:
             nonlocal closed
             if closed:
                 return
+            if session_token and event.get("type") == "ready":
+                event = {**event, "session_token": session_token}
             try:
                 await ws.send(json.dumps(event))
             except CLOSED:
@@ -307,9 +329,16 @@ class VoiceInput(InputChannel):
                     if kind == "start":
                         if session is not None:
                             raise FrameError("already_started", "the call has started already", frames.CLOSE_POLICY)
-                        start = frames.start_message(control, MAX_SENDER_CHARS, f"voice-{secrets.token_hex(8)}")
-                        session = GuardedSession(call, start.sender, start.metadata,
-                                                 self._services(request, on_new_message),
+                        sender, session_token = self._sender(control, trusted, keys)
+                        start = frames.start_message({**control, "sender": sender}, MAX_SENDER_CHARS,
+                                                     f"voice-{secrets.token_hex(8)}")
+                        try:
+                            client, customer = sessions.split_customer(start.metadata)
+                        except RequestRefused as refusal:
+                            raise FrameError(refusal.code, refusal.message, frames.CLOSE_POLICY)
+                        services = self._services(request, on_new_message)
+                        services.customer = customer
+                        session = GuardedSession(call, start.sender, client or {}, services,
                                                  await self._call_options(), send_event, send_audio)
                         session.address = address
                         await session.begin()
@@ -350,6 +379,19 @@ class VoiceInput(InputChannel):
                         session.turn_number if session is not None else 0)
 
     @staticmethod
+    def _sender(control: Dict[str, Any], trusted: bool, keys: sessions.Secrets):
+        """(the call's sender, its session token or None) from the start message."""
+        sender = control.get("sender")
+        if trusted:
+            return sender, None
+        if sender is None:
+            return keys.issue()
+        if not keys.valid(sender, control.get("session_token")):
+            raise FrameError("bad_session_token", "this sender needs its session_token; leave the "
+                             "sender out to start a new conversation", frames.CLOSE_POLICY)
+        return sender, control.get("session_token")
+
+    @staticmethod
     async def _close(ws: Any, code: int, reason: str) -> None:
         try:
             await ws.close(code, reason)
@@ -359,6 +401,11 @@ class VoiceInput(InputChannel):
     # ------------------------------------------------------------------ one recording
 
     async def _turn(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        try:  # telephony gateways are the company's back end: the channel secret
+            sessions.keys().check_bearer(request)
+        except RequestRefused as refusal:
+            logger.info("voice: recording refused: %s %s", refusal.status, refusal.code)
+            return _error(refusal.status, refusal.code, refusal.message)
         audio_format = request.args.get("format", "wav")
         if audio_format not in MEDIA_TYPES:
             return _error(400, "invalid_format", "format must be wav or ogg")
@@ -394,6 +441,7 @@ class VoiceInput(InputChannel):
     # ------------------------------------------------------------------ routes
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sessions.keys()  # no channel secret: Rasa does not start
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         async def page(name: str) -> HTTPResponse:

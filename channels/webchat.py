@@ -20,14 +20,18 @@ working. The widget (``web/widget/``, built into ``web/widget/dist/``) is served
 
 Events, client -> server
 ------------------------
-``session_request`` ``{"session_id"?}``
-    joins the conversation's room, answers ``session_confirm`` (the session id, a new one when
-    none was given), then ``webchat_config`` (the limits below, so the widget checks files before
-    sending them) and ``history`` ``{"session_id", "messages": [...]}``: the conversation's past
-    messages from the tracker (`channels.webchat_output.history`), sent only for a session id of
-    32 hex digits (the form this channel creates) whose user messages all came through this
-    channel, so a conversation of another channel cannot be read by guessing its sender id.
-``user_uttered`` ``{"message"?, "session_id", "metadata"?, "client_id"?, "attachments"?: [{"name"?, "type"?, "data": <binary>}]}``
+``session_request`` ``{"session_id"?, "session_token"?}``
+    binds the socket to a conversation: the one named, when its ``session_token`` is right (a
+    reload or reconnection resumes it), else a new one with a server-issued id (32 hex digits,
+    128 random bits) and token (`channels.sessions`), so nobody can join a conversation by
+    knowing or guessing its id. Answered ``session_token`` ``{"session_id", "session_token"}``
+    (the client keeps both), ``session_confirm`` (the session id, as Rasa's channel sends it),
+    then ``webchat_config`` (the limits below, so the widget checks files before sending them)
+    and ``history`` ``{"session_id", "messages": [...]}``: the conversation's past messages from
+    the tracker (`channels.webchat_output.history`), only when every user message in it came
+    through this channel. Every later event of the socket belongs to that conversation: a
+    ``session_id`` in a message is ignored.
+``user_uttered`` ``{"message"?, "metadata"?, "client_id"?, "attachments"?: [{"name"?, "type"?, "data": <binary>}]}``
     the message, with pictures and voice notes as binary socket.io attachments. Checked by
     `MultimodalInput.check` (the REST multimodal channel's limits: size per kind, count, text
     length), then `MultimodalInput.understand` (stored, transcribed, analysed). The answer, to
@@ -35,7 +39,7 @@ Events, client -> server
     note had words (the widget shows it as the user's message), notes about unusable files and
     the bot messages as ``bot_uttered`` (with ``index``, see `channels.webchat_output`), then
     ``typing`` ``{"on": false}``.
-``feedback`` ``{"session_id", "bot_index", "rating": "up"|"down"}``
+``feedback`` ``{"bot_index", "rating": "up"|"down"}``
     a thumbs up/down on a bot message, appended to the tracker under the conversation lock as
     ``SlotSet("feedback", {"rating", "bot_index", "bot_text"})``; answered ``feedback_saved``
     ``{"bot_index", "rating"}``. The latest rating of a bot message counts.
@@ -45,8 +49,7 @@ stays connected; nothing of a refused message is kept:
 
 ==========================================  ================================================
 ``invalid_message``                         the payload is not an object / a field has the wrong type
-``missing_session``                         no ``session_id`` (session persistence is on)
-``missing_sender``                          session id over 255 characters
+``missing_session``                         a message before ``session_request`` confirmed a session
 ``invalid_metadata``                        metadata neither an object nor a JSON object string
 ``invalid_attachment``                      an attachment without binary ``data``
 ``too_many_attachments``                    more files than ``max_attachments``
@@ -93,7 +96,6 @@ import logging
 import os
 import re
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
@@ -107,7 +109,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 
-from channels import bounds, guard
+from channels import bounds, guard, sessions
 from channels.multimodal import MultimodalInput, RequestRefused, lock_store_down
 from channels.webchat_output import FEEDBACK_SLOT, WebChatOutput, history
 from channels.webchat_socket import BoundedAsyncServer
@@ -183,6 +185,7 @@ class WebChatInput(SocketIOInput):
         # a /speech body: {"text": ...} with every character escaped (\uXXXX), and slack
         self.max_speech_bytes = 8 * self.max_speech_chars + 1024
         self.app: Optional[Sanic] = None
+        self._sessions: Dict[str, str] = {}  # socket sid -> its confirmed session id
 
     # ------------------------------------------------------------------ helpers
 
@@ -223,6 +226,16 @@ class WebChatInput(SocketIOInput):
             return super().get_output_channel()
         return WebChatOutput(self.sio, self.bot_message_evt, self._count_bot_messages)
 
+    def _session_of(self, sid: Text) -> Text:
+        """The conversation this socket confirmed with session_request (never a session_id sent
+        in a message: that could name someone else's conversation)."""
+        if not self.session_persistence:
+            return sid
+        session_id = self._sessions.get(sid)
+        if not session_id:
+            raise RequestRefused(400, "missing_session", "send session_request first")
+        return session_id
+
     def _room(self, sid: Text, session_id: Text) -> Text:
         return session_id if self.session_persistence else sid
 
@@ -261,14 +274,7 @@ class WebChatInput(SocketIOInput):
         """(sender id, checked Incoming), or RequestRefused."""
         if not isinstance(data, dict):
             raise RequestRefused(400, "invalid_message", "the message must be an object")
-        if self.session_persistence:
-            session_id = data.get("session_id")
-            if not session_id:
-                raise RequestRefused(400, "missing_session",
-                                     "send session_request first and put its session_id in every message")
-            sender_id = session_id
-        else:
-            sender_id = sid
+        sender_id = self._session_of(sid)
         message = data.get("message")
         if message is not None and not isinstance(message, str):
             raise RequestRefused(400, "invalid_message", "message must be a string")
@@ -310,10 +316,6 @@ class WebChatInput(SocketIOInput):
             await self._error(sid, refusal, client_id, **extra)
             return
         room = self._room(sid, sender_id)
-        if self.session_persistence:
-            # a message can arrive before session_request after a reconnection: its answer
-            # must still reach this socket
-            await sio.enter_room(sid, sender_id, namespace=self.namespace)
         await sio.emit("typing", {"on": True}, room=room, namespace=self.namespace)
         try:
             try:
@@ -362,9 +364,7 @@ class WebChatInput(SocketIOInput):
         try:
             if not isinstance(data, dict):
                 raise RequestRefused(400, "invalid_feedback", "feedback must be an object")
-            session_id = data.get("session_id") if self.session_persistence else sid
-            if not isinstance(session_id, str) or not session_id:
-                raise RequestRefused(400, "missing_session", "feedback needs the session_id")
+            session_id = self._session_of(sid)
             rating = data.get("rating")
             if rating not in ("up", "down"):
                 raise RequestRefused(400, "invalid_feedback", "rating must be 'up' or 'down'")
@@ -517,18 +517,35 @@ class WebChatInput(SocketIOInput):
             return bool(token and rasa.core.channels.channel.decode_bearer_token(
                 token, self.jwt_key, self.jwt_algorithm))
 
+        keys = sessions.keys()  # no channel secret: Rasa does not start
+
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: Text, data: Any = None) -> None:
+            # a conversation is resumed only with its token; any other id gets a new session
             session_id = data.get("session_id") if isinstance(data, dict) else None
-            if not isinstance(session_id, str) or not session_id or len(session_id) > 255:
-                session_id = uuid.uuid4().hex
+            token = data.get("session_token") if isinstance(data, dict) else None
+            if keys.valid(session_id, token):
+                resumed = True
+            else:
+                (session_id, token), resumed = keys.issue(), False
+            previous = self._sessions.get(sid)
             if self.session_persistence:
+                if previous and previous != session_id:
+                    await sio.leave_room(sid, previous, namespace=namespace)
+                self._sessions[sid] = session_id
                 await sio.enter_room(sid, session_id, namespace=namespace)
+            logger.info("webchat: session %s", "resumed" if resumed else "issued")
+            await sio.emit("session_token", {"session_id": session_id, "session_token": token},
+                           room=sid, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             await sio.emit("webchat_config", self.config(), room=sid, namespace=namespace)
             messages = await self._history(session_id)
             await sio.emit("history", {"session_id": session_id, "messages": messages}, room=sid,
                            namespace=namespace)
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: Text, *_: Any) -> None:
+            self._sessions.pop(sid, None)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: Text, data: Any = None) -> None:

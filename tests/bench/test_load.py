@@ -18,6 +18,12 @@ from tests import services
 WAV = b"RIFF" + b"\0" * 200  # the fake server does not decode it
 
 
+@pytest.fixture(autouse=True)
+def channel_secret(monkeypatch):
+    """The generator sends the channel secret (bench.load.channel_auth), as bench/stack.py sets it."""
+    monkeypatch.setenv("PARLEY_CHANNEL_SECRET", services.CHANNEL_SECRET)
+
+
 class FakeRasa:
     """REST: "fail" -> 500, "empty" -> [], "slow" -> answers after 3 s, else one text message.
     Multimodal: a picture gets a text; a voice note only its transcript (an empty answer).
@@ -30,6 +36,7 @@ class FakeRasa:
         self.seen[what] = self.seen.get(what, 0) + 1
 
     async def rest(self, request: web.Request) -> web.Response:
+        assert request.headers.get("Authorization") == f"Bearer {services.CHANNEL_SECRET}"  # else a 500
         body = await request.json()
         message = body["message"]
         self.count(f"text:{message}")

@@ -63,7 +63,7 @@ def pictures(tmp_path_factory) -> Path:
 def test_health_and_text_only_json(assistant):
     assert requests.get(f"{assistant.url}/webhooks/multimodal/", timeout=10).json() == {"status": "ok"}
     me = sender()
-    response = requests.post(f"{assistant.url}/webhooks/multimodal/webhook",
+    response = requests.post(f"{assistant.url}/webhooks/multimodal/webhook", headers=services.channel_auth(),
                              json={"sender": me, "message": "hi, where is my order?",
                                    "metadata": {"app": "web"}},
                              timeout=120)
@@ -236,8 +236,9 @@ def test_a_body_over_the_total_cap_is_refused_before_it_is_read(assistant):
     host, port = assistant.url.rsplit("//", 1)[1].split(":")
     with socket.create_connection((host, int(port)), timeout=30) as connection:
         connection.sendall(b"POST /webhooks/multimodal/webhook HTTP/1.1\r\nHost: test\r\n"
-                           b"Content-Type: multipart/form-data; boundary=xyz\r\n"
-                           b"Content-Length: 1073741824\r\n\r\n")
+                           + f"Authorization: Bearer {services.CHANNEL_SECRET}\r\n".encode()
+                           + b"Content-Type: multipart/form-data; boundary=xyz\r\n"
+                             b"Content-Length: 1073741824\r\n\r\n")
         head = connection.recv(65536)
     assert head.startswith(b"HTTP/1.1 413"), head[:200]
     assert b"payload_too_large" in head
@@ -346,8 +347,13 @@ def serve_channel(channel, monkeypatch) -> tuple:
     """The channel's blueprint on a Sanic server in a thread; messages go to a list, not Rasa."""
     from sanic import Sanic
 
+    from channels import sessions
+
     # outside test mode Sanic rewrites its HTTP methods at each start, once per process only
     monkeypatch.setattr(Sanic, "test_mode", True)
+    # the channel secret, as Rasa started by the tests has it (services.channel_auth())
+    monkeypatch.setenv(sessions.SECRET_ENV, services.CHANNEL_SECRET)
+    sessions.keys.cache_clear()
 
     received: list = []
 
@@ -392,7 +398,8 @@ def test_a_perception_service_that_hangs_gets_an_apology_within_the_timeout(tmp_
                               attachments_dir=str(tmp_path / "attachments"))
     url, received = serve_channel(channel, monkeypatch)
     started = time.monotonic()
-    response = requests.post(url, data={"sender": "someone", "message": "where is my order"},
+    response = requests.post(url, headers=services.channel_auth(),
+                             data={"sender": "someone", "message": "where is my order"},
                              files=[("attachment", ("note.ogg", audio["order.ogg"]))], timeout=60)
     elapsed = time.monotonic() - started
     assert response.status_code == 200
@@ -417,7 +424,8 @@ def test_a_chunked_body_over_the_cap_is_cut_off(tmp_path, monkeypatch):
 
     try:
         response = requests.post(url, data=body(), timeout=60,
-                                 headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+                                 headers={"Content-Type": "multipart/form-data; boundary=xyz",
+                                          **services.channel_auth()})
     except requests.ConnectionError:
         pass  # the server may close the connection while the client is still sending
     else:

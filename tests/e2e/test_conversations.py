@@ -114,8 +114,10 @@ def test_odd_messages_never_crash(assistant, text):
 def test_empty_and_oversized_messages_get_a_clear_error(assistant, text, status, code):
     import requests
 
+    from tests import services
+
     me = sender()
-    answer = requests.post(f"{assistant.url}/webhooks/rest/webhook",
+    answer = requests.post(f"{assistant.url}/webhooks/rest/webhook", headers=services.channel_auth(),
                            json={"sender": me, "message": text}, timeout=60)
     assert answer.status_code == status and answer.json()["error"]["code"] == code
     assert assistant.texts(me, "hello")  # nothing was kept; the conversation goes on

@@ -7,6 +7,8 @@ import uuid
 
 import requests
 
+from tests import services
+
 
 def sender() -> str:
     return f"faults-{uuid.uuid4().hex[:10]}"
@@ -58,7 +60,8 @@ def test_concurrent_messages_while_redis_is_down_and_after(healthy):
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
             async def one(text):
                 async with session.post(f"{healthy.url}/webhooks/rest/webhook",
-                                        json={"sender": me, "message": text}) as answer:
+                                        json={"sender": me, "message": text},
+                                        headers=services.channel_auth()) as answer:
                     return answer.status
             return await asyncio.gather(*(one(text) for text in texts))
 

@@ -54,7 +54,7 @@ def test_a_hundred_concurrent_conversations_complete_without_lock_errors(cluster
     async def conversation(session, index, sender):
         for turn, text in enumerate(turns):
             url = cluster.instances[(index + turn) % 2].url
-            async with session.post(f"{url}/webhooks/rest/webhook",
+            async with session.post(f"{url}/webhooks/rest/webhook", headers=services.channel_auth(),
                                     json={"sender": sender, "message": text}) as answer:
                 assert answer.status == 200
                 assert await answer.json(), f"{sender} got no answer to turn {turn}"
@@ -97,11 +97,12 @@ def test_database_down_fails_loudly_and_recovery_loses_nothing(cluster):
             assert answer.json()["tracker_store"].startswith("unavailable")
             assert answer.json()["lock_store"] == "ok"
             refused = requests.post(f"{instance.url}/webhooks/multimodal/webhook",
+                                    headers=services.channel_auth(),
                                     json={"sender": sender, "message": "are you there"},
                                     timeout=120)
             assert refused.status_code == 503
             assert refused.json()["error"]["code"] == "store_unavailable"
-            refused = requests.post(f"{instance.url}/webhooks/rest/webhook",
+            refused = requests.post(f"{instance.url}/webhooks/rest/webhook", headers=services.channel_auth(),
                                     json={"sender": sender, "message": "hello again"}, timeout=120)
             assert refused.status_code == 503  # not 200 [] (a silent success)
             assert refused.json()["error"]["code"] == "store_unavailable"
@@ -117,6 +118,7 @@ def test_database_down_fails_loudly_and_recovery_loses_nothing(cluster):
     after = cluster.tracker(sender, 1)["events"]
     assert after == before  # nothing of the refused messages was written, nothing forked
     answer = requests.post(f"{cluster.instances[1].url}/webhooks/multimodal/webhook",
+                           headers=services.channel_auth(),
                            json={"sender": sender, "message": "thanks"}, timeout=120)
     assert answer.status_code == 200 and answer.json()
     events = cluster.tracker(sender, 0)["events"]

@@ -168,8 +168,9 @@ def test_rest_budget_is_shared_by_the_instances(pair):
     me = f"guard-{uuid.uuid4().hex[:8]}"
     for instance in (a, b):
         assert requests.post(f"{instance.url}/webhooks/rest/webhook", json={"sender": me, "message": "hello"},
-                             timeout=120).status_code == 200
-    refused = requests.post(f"{a.url}/webhooks/rest/webhook", json={"sender": me, "message": "hello"}, timeout=60)
+                             headers=services.channel_auth(), timeout=120).status_code == 200
+    refused = requests.post(f"{a.url}/webhooks/rest/webhook", json={"sender": me, "message": "hello"},
+                            headers=services.channel_auth(), timeout=60)
     assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
@@ -178,7 +179,7 @@ def test_rest_budget_is_shared_by_the_instances(pair):
 
 def post_turn(instance: Instance, sender: str) -> requests.Response:
     return requests.post(f"{instance.url}/webhooks/voice/turn", params={"sender": sender},
-                         data=am.silence(1.0), timeout=120)
+                         headers=services.channel_auth(), data=am.silence(1.0), timeout=120)
 
 
 def test_voice_turn_over_budget_gets_429_with_retry_after(pair):
@@ -202,7 +203,7 @@ def test_voice_call_turn_budget_and_call_budget(pair):
     url = a.url.replace("http://", "ws://") + "/webhooks/voice/stream"
 
     async def call():
-        voice = await VoiceCall(url, f"voice-{uuid.uuid4().hex[:8]}").open()
+        voice = await VoiceCall(url).open()
         # without the VAD, loudness decides: each utterance is a turn
         voice.say(silence(0.3), speech("Do you ship to Canada?"))
         await voice.wait_for("error")
@@ -221,7 +222,7 @@ def test_voice_call_turn_budget_and_call_budget(pair):
     async def calls():
         opened, refused = [], None
         for _ in range(6):  # 3 a minute per address, one used above
-            attempt = VoiceCall(url, f"voice-{uuid.uuid4().hex[:8]}")
+            attempt = VoiceCall(url)
             try:
                 await attempt.open(wait_ready=False)
             except websockets.ConnectionClosed:  # refused before our start message went out

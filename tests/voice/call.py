@@ -44,8 +44,13 @@ def noise(seconds: float, level: float, seed: int = 5) -> np.ndarray:
 
 
 class VoiceCall:
-    def __init__(self, url: str, sender: Optional[str] = None, start: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, url: str, sender: Optional[str] = None, start: Optional[Dict[str, Any]] = None,
+                 headers: Optional[Dict[str, str]] = None) -> None:
+        """`sender` None: the server issues one (in `ready`, with its session_token); a sender of
+        the caller's choosing needs its session_token in `start`, or the channel secret in
+        `headers` (the company's back end)."""
         self.url = url
+        self.headers = headers or {}
         self.start_message = start if start is not None else {"type": "start", "sender": sender}
         self.events: List[Dict[str, Any]] = []
         self.audio: Dict[int, bytearray] = {}
@@ -64,7 +69,8 @@ class VoiceCall:
     # ------------------------------------------------------------------ connection
 
     async def open(self, wait_ready: bool = True) -> "VoiceCall":
-        self._ws = await websockets.connect(self.url, max_size=2 ** 24, open_timeout=30)
+        self._ws = await websockets.connect(self.url, max_size=2 ** 24, open_timeout=30,
+                                            extra_headers=self.headers)
         self._tasks.append(asyncio.ensure_future(self._receive()))
         if self.start_message:
             await self.send_json(self.start_message)

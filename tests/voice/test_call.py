@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from perception.client import PerceptionClient
+from tests import services
 from tests.perception import audio_material as am
 from tests.voice.call import VoiceCall, noise, silence, speech
 
@@ -34,7 +35,7 @@ def heard(perception_url: str, wav: bytes) -> str:
 
 def test_a_spoken_question_is_answered_aloud(assistant, perception_url):
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(silence(0.3), speech(QUESTION))
         await voice.wait_for("timings", turn=1)
         await voice.stop()
@@ -60,7 +61,7 @@ def test_a_spoken_question_is_answered_aloud(assistant, perception_url):
 
 def test_barge_in_stops_the_reply_and_takes_the_new_turn(assistant):
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(silence(0.3), speech(QUESTION))
         start = await voice.wait_for("speech_start", turn=1)
         one_second = start["sample_rate"] * 2
@@ -86,7 +87,7 @@ def test_barge_in_stops_the_reply_and_takes_the_new_turn(assistant):
 
 def test_silence_and_low_noise_alone_make_no_turn(assistant):
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(silence(2.0), noise(2.0, 0.003), noise(2.0, 0.01))
         await voice.said()
         await voice.stop()
@@ -100,7 +101,7 @@ def test_silence_and_low_noise_alone_make_no_turn(assistant):
 
 def test_the_wait_is_longer_while_the_order_number_is_read(assistant):
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(silence(0.3), speech("Where is my order?"))
         await voice.wait_for("speech_end", turn=1)
         # the number read in two groups with a one-second pause: at the usual 700 ms that is two
@@ -137,7 +138,9 @@ MALFORMED = [  # (messages after connecting, error code, close code)
     ([{"type": "start"}, {"type": "dance"}], "unknown_message", 1003),
     ([{"type": "start", "sample_rate": 8000}], "unsupported_sample_rate", 1003),
     ([{"type": "start", "encoding": "opus"}], "unsupported_encoding", 1003),
-    ([{"type": "start", "sender": "x" * 300}], "invalid_sender", 1007),
+    # a sender of the client's choosing needs its session token (channels/sessions.py)
+    ([{"type": "start", "sender": "x" * 300}], "bad_session_token", 1008),
+    ([{"type": "start", "sender": "voice-someone", "session_token": "0" * 64}], "bad_session_token", 1008),
     ([{"type": "start", "metadata": [1]}], "invalid_metadata", 1007),
     ([{"type": "start"}, {"type": "start"}], "already_started", 1008),
     ([{"type": "end_turn"}], "not_started", 1008),
@@ -152,7 +155,7 @@ def test_a_malformed_message_closes_the_socket_with_an_error(assistant, messages
             await (voice.send_raw(message) if isinstance(message, (bytes, str)) else voice.send_json(message))
         await voice.closed()
         # the server goes on: a new call starts at once
-        again = await VoiceCall(ws_url(assistant), sender()).open()
+        again = await VoiceCall(ws_url(assistant)).open()
         await again.stop()
         return voice, again
 
@@ -165,10 +168,10 @@ def test_a_malformed_message_closes_the_socket_with_an_error(assistant, messages
 
 def test_a_frame_over_the_websocket_limit_closes_only_that_socket(assistant):
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open(wait_ready=True)
+        voice = await VoiceCall(ws_url(assistant)).open(wait_ready=True)
         await voice.send_raw(b"\x00" * (2 * 1024 * 1024))   # over Sanic's 1 MiB message limit
         await voice.closed()
-        again = await VoiceCall(ws_url(assistant), sender()).open()
+        again = await VoiceCall(ws_url(assistant)).open()
         await again.stop()
         return voice, again
 
@@ -180,7 +183,7 @@ def test_a_frame_over_the_websocket_limit_closes_only_that_socket(assistant):
 
 def test_end_turn_ends_the_turn_without_waiting_for_silence(assistant):
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(speech(QUESTION))
         await voice.said()
         await voice.send_json({"type": "end_turn"})
@@ -206,7 +209,8 @@ def question_wav(tmp_path_factory) -> bytes:
 
 
 def test_a_recording_gets_the_spoken_answer(assistant, perception_url, question_wav):
-    response = requests.post(turn_url(assistant), params={"sender": sender()}, data=question_wav, timeout=180)
+    response = requests.post(turn_url(assistant), headers=services.channel_auth(),
+                             params={"sender": sender()}, data=question_wav, timeout=180)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "audio/wav"
     assert response.content[:4] == b"RIFF"
@@ -219,7 +223,8 @@ def test_a_recording_gets_the_spoken_answer(assistant, perception_url, question_
 
 def test_a_recording_in_ogg_out(assistant, perception_url):
     ogg = PerceptionClient(perception_url).synthesize("Where is my order?", audio_format="ogg")
-    response = requests.post(turn_url(assistant), params={"sender": sender(), "format": "ogg"}, data=ogg,
+    response = requests.post(turn_url(assistant), headers=services.channel_auth(),
+                             params={"sender": sender(), "format": "ogg"}, data=ogg,
                              timeout=180)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "audio/ogg" and response.content[:4] == b"OggS"
@@ -228,7 +233,8 @@ def test_a_recording_in_ogg_out(assistant, perception_url):
 
 
 def test_a_silent_recording_is_asked_again(assistant, perception_url):
-    response = requests.post(turn_url(assistant), params={"sender": sender()}, data=am.silence(2.0), timeout=180)
+    response = requests.post(turn_url(assistant), headers=services.channel_auth(),
+                             params={"sender": sender()}, data=am.silence(2.0), timeout=180)
     assert response.status_code == 200
     assert "catch" in heard(perception_url, response.content).split()
     assert json.loads(response.headers["X-Voice-Timings"])["outcome"] == "no_words"
@@ -243,7 +249,8 @@ def test_a_silent_recording_is_asked_again(assistant, perception_url):
     ({"sender": "x"}, b"RIFF\x00\x00\x00\x00WAVEbroken", 422, "undecodable_audio"),
 ])
 def test_bad_recordings_get_a_json_error(assistant, params, body, status, code):
-    response = requests.post(turn_url(assistant), params=params, data=body, timeout=180)
+    response = requests.post(turn_url(assistant), headers=services.channel_auth(),
+                             params=params, data=body, timeout=180)
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
 
@@ -264,11 +271,11 @@ def test_a_caller_hanging_up_mid_reply_leaves_the_server_serving(assistant):
     from tests import services
 
     async def call():
-        voice = await VoiceCall(ws_url(assistant), sender()).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(silence(0.3), speech(QUESTION))
         await voice.wait_for("speech_start", turn=1)
         await voice.hang_up()                      # gone while the reply plays
-        again = await VoiceCall(ws_url(assistant), sender()).open()
+        again = await VoiceCall(ws_url(assistant)).open()
         again.say(silence(0.3), speech("Hello."))
         await again.wait_for("timings", turn=1)
         await again.stop()
@@ -284,17 +291,15 @@ def test_a_caller_hanging_up_mid_reply_leaves_the_server_serving(assistant):
 def test_each_turn_logs_its_stage_timings_and_nothing_said(assistant):
     from tests import services
 
-    me = sender()
-
     async def call():
-        voice = await VoiceCall(ws_url(assistant), me).open()
+        voice = await VoiceCall(ws_url(assistant)).open()
         voice.say(silence(0.3), speech(QUESTION))
         await voice.wait_for("timings", turn=1)
         await voice.stop()
         return voice
 
     voice = run(call())
-    call_id = voice.find("ready")["call"]
+    call_id, me = voice.find("ready")["call"], voice.find("ready")["sender"]
     log = (services.ARTIFACTS / "assistant-rasa.log").read_text(errors="replace")
     lines = [line for line in log.splitlines() if call_id in line]
     [timing] = [line for line in lines if "turn 1" in line]

@@ -5,6 +5,7 @@ import uuid
 
 import requests
 
+from tests import services
 from tests.perception import audio_material as am
 from tests.voice.call import VoiceCall, silence, speech
 
@@ -13,7 +14,7 @@ def test_a_call_is_told_it_cannot_be_heard_and_goes_on(assistant_without_percept
     url = assistant_without_perception.url.replace("http://", "ws://") + "/webhooks/voice/stream"
 
     async def call():
-        voice = await VoiceCall(url, f"voice-{uuid.uuid4().hex[:8]}").open()
+        voice = await VoiceCall(url).open()
         # without the VAD, loudness decides: the question is still a turn
         voice.say(silence(0.3), speech("Do you ship to Canada?"))
         await voice.wait_for("error")
@@ -32,7 +33,8 @@ def test_a_call_is_told_it_cannot_be_heard_and_goes_on(assistant_without_percept
 
 def test_a_recording_gets_a_503_json_error(assistant_without_perception):
     response = requests.post(f"{assistant_without_perception.url}/webhooks/voice/turn",
-                             params={"sender": "x"}, data=am.silence(1.0), timeout=120)
+                             params={"sender": "x"}, data=am.silence(1.0), timeout=120,
+                             headers=services.channel_auth())
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "perception_unavailable"
     # typed text still works

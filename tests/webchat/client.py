@@ -19,14 +19,20 @@ Event = Tuple[str, Any]
 class _Recorder:
     events: List[Event]
     session_id: Optional[str]
+    session_token: Optional[str] = None
 
     async def emit(self, event: str, data: Any) -> None:
         raise NotImplementedError
 
-    async def handshake(self, session_id: Optional[str]) -> str:
-        await self.emit("session_request", {"session_id": session_id})
-        _, self.session_id = await self.wait_for("session_confirm")
-        await self.wait_for("history")
+    async def handshake(self, session_id: Optional[str], session_token: Optional[str] = None) -> str:
+        """session_request (resuming `session_id` with its token, if given); the confirmed id."""
+        since = len(self.events)
+        await self.emit("session_request", {"session_id": session_id, "session_token": session_token})
+        _, self.session_id = await self.wait_for("session_confirm", since)
+        _, issued = await self.wait_for("session_token", since)
+        assert issued["session_id"] == self.session_id, issued
+        self.session_token = issued["session_token"]
+        await self.wait_for("history", since)
         return self.session_id
 
     def named(self, name: str, since: int = 0) -> List[Any]:
@@ -48,7 +54,7 @@ class _Recorder:
                    **extra: Any) -> List[Event]:
         """Sends user_uttered; the events of that turn (until typing stops, or an error event)."""
         start = len(self.events)
-        payload: Dict[str, Any] = {"session_id": self.session_id, **extra}
+        payload: Dict[str, Any] = dict(extra)  # the socket's session is the server's to know
         if message is not None:
             payload["message"] = message
         if attachments is not None:
@@ -85,7 +91,8 @@ class ChatClient(_Recorder):
         self.reader: Optional[asyncio.Task] = None
         self.connected = False
 
-    async def connect(self, session_id: Optional[str] = None) -> str:
+    async def connect(self, session_id: Optional[str] = None, session_token: Optional[str] = None,
+                      handshake: bool = True) -> Optional[str]:
         self.ws = await websockets.connect(self.url, extra_headers=self.headers, max_size=None,
                                            open_timeout=30)
         opening = await self.ws.recv()
@@ -95,7 +102,7 @@ class ChatClient(_Recorder):
         assert reply.startswith("40"), reply
         self.connected = True
         self.reader = asyncio.create_task(self._read())
-        return await self.handshake(session_id)
+        return await self.handshake(session_id, session_token) if handshake else None
 
     async def _read(self) -> None:
         pending = None
@@ -153,9 +160,9 @@ class PollingChatClient(_Recorder):
         async def anything(event: str, data: Any = None) -> None:
             self.events.append((event, data))
 
-    async def connect(self, session_id: Optional[str] = None) -> str:
+    async def connect(self, session_id: Optional[str] = None, session_token: Optional[str] = None) -> str:
         await self.sio.connect(self.url, transports=["polling"], socketio_path="/socket.io", wait_timeout=30)
-        return await self.handshake(session_id)
+        return await self.handshake(session_id, session_token)
 
     async def emit(self, event: str, data: Any) -> None:
         await self.sio.emit(event, data)

@@ -12,13 +12,21 @@ const page = {
 const voice = { events: [], audioChunks: 0, socket: null, context: null, stream: null, player: null, rate: 22050 };
 window.voice = voice;
 
-function senderId() {
-  let id = localStorage.getItem("parley-voice-sender");
-  if (!id) {
-    id = "web-" + Math.random().toString(36).slice(2, 12);
-    localStorage.setItem("parley-voice-sender", id);
+// the conversation: the server issues its id and token on the first call ("ready"); a later
+// call resumes it by sending both (an id without its token would be refused)
+function startMessage() {
+  const message = { type: "start", sample_rate: 16000, encoding: "pcm_s16le" };
+  const sender = localStorage.getItem("parley-voice-sender");
+  const token = localStorage.getItem("parley-voice-token");
+  if (sender && token) { message.sender = sender; message.session_token = token; }
+  return message;
+}
+
+function keepSession(event) {
+  if (typeof event.sender === "string" && typeof event.session_token === "string") {
+    localStorage.setItem("parley-voice-sender", event.sender);
+    localStorage.setItem("parley-voice-token", event.session_token);
   }
-  return id;
 }
 
 function setState(text) { page.state.textContent = text; }
@@ -59,7 +67,7 @@ function toFloat(buffer, fromRate, toRate) {
 function onEvent(event) {
   voice.events.push(event);
   switch (event.type) {
-    case "ready": setState("listening"); break;
+    case "ready": keepSession(event); setState("listening"); break;
     case "user_speech_start": setState("hearing you"); break;
     case "user_speech_end": setState("thinking"); break;
     case "transcript": add("user", event.text); break;
@@ -83,7 +91,14 @@ function onEvent(event) {
         page.log.appendChild(t);
       }
       break;
-    case "error": add("note", event.message); if (event.fatal) setState("error: " + event.code); break;
+    case "error":
+      add("note", event.message);
+      if (event.code === "bad_session_token") {  // e.g. the server's secret changed: start afresh next time
+        localStorage.removeItem("parley-voice-sender");
+        localStorage.removeItem("parley-voice-token");
+      }
+      if (event.fatal) setState("error: " + event.code);
+      break;
     case "bye": setState("ended"); break;
   }
 }
@@ -107,7 +122,7 @@ async function start() {
     socket.binaryType = "arraybuffer";
     voice.socket = socket;
     socket.onopen = () => {
-      socket.send(JSON.stringify({ type: "start", sender: senderId(), sample_rate: 16000, encoding: "pcm_s16le" }));
+      socket.send(JSON.stringify(startMessage()));
       capture.port.onmessage = (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(message.data); };
       page.stop.disabled = false;
     };

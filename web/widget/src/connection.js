@@ -1,5 +1,6 @@
-// The socket.io connection to the Rasa server: the session (kept in localStorage so a reload
-// continues the same conversation), automatic reconnection, and an outbox so nothing typed
+// The socket.io connection to the Rasa server: the session (its server-issued id and token, kept
+// in localStorage so a reload continues the same conversation; an id without its token would get
+// a new conversation), automatic reconnection, and an outbox so nothing typed
 // while the connection is down is lost or sent before the session is confirmed.
 import { io } from "socket.io-client";
 
@@ -23,10 +24,18 @@ export class Connection {
     this.path = path;
     this.handlers = handlers;
     this.key = `parley-chat:session:${server}`;
+    this.tokenKey = `parley-chat:token:${server}`;
     this.sessionId = store.getItem(this.key);
+    this.sessionToken = store.getItem(this.tokenKey);
     this.confirmed = false;
     this.outbox = [];
     this.socket = null;
+    this.metadata = null;  // a customer the site's server signed in (signIn), sent with each message
+  }
+
+  // {customer: {email, expires}, customer_signature}, made by the site's server (README, Security)
+  signIn(customer, signature) {
+    this.metadata = customer && signature ? { customer, customer_signature: signature } : null;
   }
 
   start() {
@@ -35,7 +44,12 @@ export class Connection {
     const on = (name, fn) => socket.on(name, fn);
     on("connect", () => {
       this.handlers.status("connecting");
-      socket.emit("session_request", { session_id: this.sessionId });
+      socket.emit("session_request", { session_id: this.sessionId, session_token: this.sessionToken });
+    });
+    on("session_token", (data) => {
+      if (!data || typeof data.session_id !== "string" || typeof data.session_token !== "string") return;
+      this.sessionToken = data.session_token;
+      store.setItem(this.tokenKey, this.sessionToken);
     });
     on("session_confirm", (id) => {
       const first = !this.confirmed && this.sessionId !== id;
@@ -56,13 +70,15 @@ export class Connection {
     }
   }
 
-  // user_uttered and feedback carry the session id; they wait in the outbox while offline
+  // user_uttered and feedback go to the socket's confirmed session; they wait in the outbox
+  // while offline or before the session is confirmed
   emit(event, payload) {
     if (!this.socket || !this.socket.connected || !this.confirmed) {
       this.outbox.push([event, payload]);
       return false;
     }
-    this.socket.emit(event, { ...payload, session_id: this.sessionId });
+    const withMetadata = event === "user_uttered" && this.metadata ? { ...payload, metadata: this.metadata } : payload;
+    this.socket.emit(event, withMetadata);
     return true;
   }
 

@@ -2,7 +2,8 @@
 //   <script src="https://HOST/webhooks/webchat/widget.js" data-theme="light|dark|auto"
 //           data-title="Chat with us" data-server="https://HOST" data-open="false"></script>
 // data-server defaults to the script's own origin. window.ParleyChat: open(), close(),
-// setTheme(name), sessionId, dropConnection() (closes the transport as a network failure would).
+// setTheme(name), sessionId, dropConnection() (closes the transport as a network failure would),
+// signIn(customer, signature) (a customer the site's server signed in; README, Security).
 import css from "./widget.css";
 import { Connection, store } from "./connection.js";
 import { el, formatBytes, imageSource, richText } from "./render.js";
@@ -492,6 +493,8 @@ function boot() {
       open: () => widget.open(),
       close: () => widget.close(),
       setTheme: (name) => widget.setTheme(name),
+      // a customer the site's server signed in: signIn({email, expires}, signature); signIn() forgets it
+      signIn: (customer, signature) => widget.connection.signIn(customer, signature),
       get sessionId() { return widget.connection.sessionId; },
       get spoken() { return widget.speaker.played; },
       dropConnection: () => widget.connection.drop(),

@@ -65,26 +65,30 @@ def test_ten_pictures_at_the_cap_at_once(crowd):
                                 range(MESSAGES)))
     peak = memory_mb(perception, "VmHWM")
 
-    outcomes = []
+    outcomes, problems = [], []
     for n, result in enumerate(results):
-        assert result["status"] == 200, result
+        if result["status"] != 200:
+            problems.append(result)
+            continue
         said = result["said"].lower()
         [event] = [e for e in assistant.tracker(result["sender"])["events"] if e.get("event") == "user"][-1:]
         summaries = event["parse_data"]["attachments"]
-        assert len(summaries) == PER_MESSAGE, summaries
+        if len(summaries) != PER_MESSAGE:
+            problems.append({"summaries": summaries, **result})
         for summary, order in zip(summaries, orders[PER_MESSAGE * n:PER_MESSAGE * (n + 1)]):
-            if summary["analysed"]:
-                assert f"BW-{order}" in (summary.get("text") or ""), summary  # its own text, read
-                outcomes.append("analysed")
-            else:  # not analysed in time: the customer is told so
-                assert UNAVAILABLE in said or NOT_LOOKED_AT in said, result
-                outcomes.append("not analysed, told")
-        if any(s["analysed"] for s in summaries):
-            assert "i can see error bw-1001" in said, result
+            if summary["analysed"]:  # its own text was read
+                outcomes.append("analysed" if f"BW-{order}" in (summary.get("text") or "") else "misread")
+            else:  # not analysed in time: the customer must be told so
+                outcomes.append("not analysed, told" if UNAVAILABLE in said or NOT_LOOKED_AT in said
+                                else "not analysed, NOT told")
+        if any(s["analysed"] for s in summaries) and "i can see error bw-1001" not in said:
+            problems.append(result)
     figures = {"perception_rss_before_mb": before, "perception_peak_mb": peak, "messages": results,
                "pictures": outcomes}
     services.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (services.ARTIFACTS / "many-pictures.json").write_text(json.dumps(figures, indent=2))
+    assert not problems and len(outcomes) == MESSAGES * PER_MESSAGE, figures
+    assert set(outcomes) <= {"analysed", "not analysed, told"}, figures
     assert peak < LIMIT_MB, figures
     log = perception.log_path.read_text(errors="replace")
     assert "Traceback" not in log and "Exception in ASGI application" not in log

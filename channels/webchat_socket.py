@@ -10,14 +10,17 @@ connection, which stays open. One frame larger than engine.io's ``max_http_buffe
 be read at all: engine.io closes that connection (the limit is announced to the client in the
 handshake as ``maxPayload``; the widget checks sizes before it sends).
 
-python-socketio decodes each packet's JSON itself, and Python's json recurses once per level: a
-text packet nested deeper than ``channels.bounds.MAX_DEPTH`` is therefore refused from its raw
-text, before it is decoded (``too_deeply_nested``; a CONNECT packet that deep is dropped: there is
-no connection yet to answer on). Then every event's decoded arguments are walked (without
+python-engineio and python-socketio decode JSON themselves, and Python's json recurses once per
+level: a text packet nested deeper than ``channels.bounds.MAX_DEPTH`` is therefore refused from
+its raw text, before it is decoded (``too_deeply_nested``; its binary parts are dropped as they
+arrive; a CONNECT packet that deep is dropped: there is no connection yet to answer on), and
+both libraries decode with `BoundedJson`, which checks the depth first (engine.io tries every
+message as JSON before it hands it on as text). Then every event's decoded arguments are walked (without
 recursion) before its handler runs: a lone surrogate in any string (``invalid_text``) or more
 than ``max_json_bytes`` of JSON beside the files (``payload_too_large``) is refused. Refusals are
 an ``error`` event ({"code", "message"}) to that socket, which stays connected.
 """
+import json
 import logging
 from typing import Any, Dict, Optional
 
@@ -33,6 +36,14 @@ BINARY_TYPES = (str(sio_packet.BINARY_EVENT), str(sio_packet.BINARY_ACK))
 UNCHECKED_EVENTS = ("connect", "disconnect")  # the server's own arguments (environ, reason)
 
 
+def attachment_count(encoded: str) -> int:
+    """The binary parts a BINARY_EVENT / BINARY_ACK packet announces (0 for other packets)."""
+    if encoded[:1] not in BINARY_TYPES:
+        return 0
+    count = encoded[1:].split("-", 1)[0]
+    return int(count) if count.isdigit() and len(count) <= 10 else 0
+
+
 def packet_namespace(encoded: str) -> str:
     """The namespace of an encoded socket.io packet, read without decoding its JSON
     (``<type>[<attachments>-][/<namespace>,][<id>]<json>``)."""
@@ -43,6 +54,21 @@ def packet_namespace(encoded: str) -> str:
     if rest.startswith("/"):
         return rest.split(",", 1)[0].split("?", 1)[0]
     return "/"
+
+
+class BoundedJson:
+    """The json module python-engineio and python-socketio decode packets with (their ``json``
+    option): too deep is a ValueError before anything is parsed, never a RecursionError."""
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(text: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            bounds.check_depth(text)
+        except RequestRefused as refusal:
+            raise ValueError(refusal.message)
+        return json.loads(text, *args, **kwargs)
 
 
 class _Dropped:
@@ -60,6 +86,7 @@ class BoundedAsyncServer(AsyncServer):
 
     def __init__(self, *args: Any, max_parts: int, max_total_bytes: int,
                  max_json_bytes: int = 128 * 1024, **kwargs: Any) -> None:
+        kwargs.setdefault("json", BoundedJson)
         super().__init__(*args, **kwargs)
         self.max_parts = max_parts
         self.max_total_bytes = max_total_bytes
@@ -118,7 +145,11 @@ class BoundedAsyncServer(AsyncServer):
             return
         if not isinstance(refusal, RequestRefused):  # brackets that do not balance
             refusal = RequestRefused(400, "invalid_message", "the message is not valid JSON")
-        await self._refuse(eio_sid, _Dropped(0, namespace, refusal.code, refusal.message))
+        dropped = _Dropped(attachment_count(data), namespace, refusal.code, refusal.message)
+        if dropped.remaining > 0:  # its binary parts are still to come: dropped as they arrive
+            self._binary_packet[eio_sid] = dropped
+        else:
+            await self._refuse(eio_sid, dropped)
 
     async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
         """Every client event's arguments are checked before its handler runs (see above)."""

@@ -262,3 +262,46 @@ def test_slack_bodies_are_bounded(tmp_path, monkeypatch):
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "too_deeply_nested"
     time.sleep(0.5)
     assert received == []
+
+
+def test_the_socketio_server_refuses_deep_and_invalid_packets_before_its_handlers():
+    """BoundedAsyncServer with engine.io's sending replaced by a list: what each packet gets."""
+    import asyncio
+
+    import engineio.packet
+
+    from channels.webchat_socket import BoundedAsyncServer
+
+    sent, handled = [], []
+
+    async def main() -> None:
+        sio = BoundedAsyncServer(async_mode="asgi", max_parts=2, max_total_bytes=1000, max_json_bytes=2000)
+
+        async def send(_eio_sid, data) -> None:
+            sent.append(data)
+
+        async def send_packet(_eio_sid, packet) -> None:
+            sent.append(packet.data)
+
+        sio.eio.send, sio.eio.send_packet = send, send_packet
+
+        @sio.on("user_uttered")
+        async def handler(_sid, data) -> None:
+            handled.append(data)
+
+        await sio._handle_eio_connect("e1", {})
+        await sio._handle_eio_message("e1", "0")
+        for packet in ('2["user_uttered",{"metadata":%s}]' % nested(5000),
+                       '51-["user_uttered",{"a":[{"_placeholder":true,"num":0}],"x":%s}]' % nested(5000), b"part",
+                       nested(5000),  # what engine.io hands on for "4[[[...": not JSON to it either
+                       '2["user_uttered",{"message":"hi \\ud800"}]',
+                       '2["user_uttered",{"metadata":{"blob":"%s"}}]' % ("x" * 3000),
+                       '2["user_uttered",{"message":"hello"}]'):
+            await sio._handle_eio_message("e1", packet)
+        await asyncio.sleep(0.3)  # handlers run as tasks
+
+    asyncio.run(main())
+    codes = [json.loads(data[1:])[1]["code"] for data in sent if isinstance(data, str) and '"error"' in data]
+    assert codes == ["too_deeply_nested"] * 3 + ["invalid_text", "payload_too_large"]
+    assert handled == [{"message": "hello"}]
+    assert isinstance(engineio.packet.Packet(encoded_packet="4" + nested(5000)).data, str)  # no RecursionError

@@ -161,6 +161,58 @@ def test_voice_calls_get_a_server_issued_sender_and_need_its_token(assistant):
     assert user_turns(assistant, me) == turns
 
 
+# ------------------------------------------------------------------ public REST and multimodal
+
+
+@pytest.fixture(scope="module")
+def public(trained_model, perception_url, rasa_token, tmp_path_factory):
+    """A Rasa whose REST and multimodal channels are public (credentials.yml with public: true)."""
+    folder = tmp_path_factory.mktemp("public")
+    credentials = (services.ROOT / "credentials.yml").read_text()
+    assert credentials.count("  public: false\n") == 2
+    (folder / "credentials.yml").write_text(credentials.replace("  public: false\n", "  public: true\n"))
+    actions = services.start_actions("public-actions", services.seed_db(folder / "company.db"),
+                                      perception_url, wait=False)
+    rasa = services.start_rasa("public-rasa", trained_model, actions.health_url.rsplit("/health", 1)[0],
+                               perception_url, folder / "tracker.db", rasa_token,
+                               attachments_dir=folder / "attachments", wait=False,
+                               extra_args=["--credentials", str(folder / "credentials.yml")])
+    services.start_together(actions, rasa)
+    yield rasa.health_url.rstrip("/")
+    rasa.stop()
+    actions.stop()
+
+
+def test_public_channels_issue_sessions_and_refuse_borrowed_ids(public):
+    rest, multimodal = f"{public}/webhooks/rest/webhook", f"{public}/webhooks/multimodal/webhook"
+    first = requests.post(rest, json={"message": "hi, where is my order?"}, timeout=120)
+    assert first.status_code == 200, first.text
+    me, token = first.headers["X-Parley-Session"], first.headers["X-Parley-Session-Token"]
+    assert len(me) == 32 and all(m["recipient_id"] == me for m in first.json())
+    own = {"X-Parley-Session-Token": token}
+
+    def texts(answer) -> str:
+        assert answer.status_code == 200, answer.text
+        return " ".join(m.get("text", "") for m in answer.json()).lower()
+
+    texts(requests.post(rest, json={"sender": me, "message": f"it's {ORDER}"}, headers=own, timeout=120))
+    assert TRACKING in texts(requests.post(rest, json={"sender": me, "message": EMAIL}, headers=own, timeout=120))
+    for headers in ({}, {"X-Parley-Session-Token": "0" * 64}, {"X-Parley-Session": me}):
+        for answer in (requests.post(rest, json={"sender": me, "message": STATUS}, headers=headers, timeout=60),
+                       requests.post(multimodal, files=[("sender", (None, me)), ("message", (None, STATUS))],
+                                     headers=headers, timeout=60)):
+            assert answer.status_code == 403 and error_code(answer) == "bad_session_token", answer.text
+            assert TRACKING not in answer.text.lower() and "X-Parley-Session-Token" not in answer.headers
+    wrong = requests.post(rest, json={"sender": me, "message": STATUS},
+                          headers={"Authorization": "Bearer not-the-secret"}, timeout=60)
+    assert wrong.status_code == 401 and error_code(wrong) == "bad_channel_secret"
+    # the conversation's own client, on either channel, and the back end still get the answer
+    assert TRACKING in texts(requests.post(multimodal, files=[("sender", (None, me)), ("message", (None, STATUS))],
+                                           headers=own, timeout=120))
+    assert TRACKING in texts(requests.post(rest, json={"sender": me, "message": STATUS},
+                                           headers=services.channel_auth(), timeout=120))
+
+
 # ------------------------------------------------------------------ signed-in customers
 
 

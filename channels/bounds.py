@@ -65,11 +65,12 @@ def check_depth(raw: Union[str, bytes], max_depth: int = MAX_DEPTH) -> None:
     data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
     brackets = b"".join(data.split(b'"')[0::2]).translate(_PAIRS, _NOT_BRACKETS)
     for _ in range(max_depth):  # each pass removes the innermost pairs: one level
-        if not brackets:
+        shorter = brackets.replace(b"()", b"")
+        if not shorter:
             return
-        brackets = brackets.replace(b"()", b"")
-    if not brackets:
-        return
+        if len(shorter) == len(brackets):
+            break  # no pair left to remove: brackets that do not balance
+        brackets = shorter
     if b"()" in brackets or brackets.count(b"(") > max_depth:
         raise too_deep(max_depth)
     raise ValueError("unbalanced brackets")

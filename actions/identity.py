@@ -9,7 +9,8 @@ Every pair checked is one try against the conversation, the order and the accoun
 them has had pack.yml identity.max_failures wrong pairs it is locked for identity.lock_minutes:
 the pair is then not checked at all, the customer is told for how long self-service is paused,
 the form ends and the skill offers an agent. A verified identity left idle for
-identity.verified_idle_minutes is asked for again (`shared.verification_lapsed`).
+identity.verified_idle_minutes is asked for again (`shared.verification_lapsed`). A customer
+the company's site signed in (`shared.signed_in_email`) is not asked for the e-mail.
 """
 import math
 import re
@@ -93,6 +94,9 @@ class VerificationForm(FormValidationAction):
         return not tracker.get_slot(self.verified_slot) and self.failures(tracker) >= self.max_failures()
 
     async def extract_email(self, dispatcher, tracker, domain) -> Dict[str, Any]:
+        signed_in = shared.signed_in_email(tracker)
+        if signed_in:  # the company's site signed this customer in: their e-mail, never asked
+            return {} if tracker.get_slot("email") == signed_in else {"email": signed_in}
         if tracker.get_slot("requested_slot") == "email":
             found = find_email(shared.user_text(tracker))
             if found:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 
 from actions import shared
 from actions.identity import VerificationForm, first
@@ -49,6 +50,8 @@ class ValidatePayForm(VerificationForm):
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
         if self.gave_up(tracker):
             return []  # the skill offers an agent
+        if shared.signed_in_email(tracker):
+            return ["email"]  # signed in by the company's site: its e-mail is the proof
         return ["email", "phone_last4"]
 
     async def extract_phone_last4(self, dispatcher, tracker, domain) -> Dict[str, Any]:
@@ -69,7 +72,13 @@ class ValidatePayForm(VerificationForm):
 
     def verify(self, dispatcher, tracker) -> List[Dict[str, Any]]:
         email, last4 = tracker.get_slot("email"), tracker.get_slot("phone_last4")
-        if not (email and last4) or tracker.get_slot("verified_pay_email") == email:
+        if not email or tracker.get_slot("verified_pay_email") == email:
+            return []
+        if email == shared.signed_in_email(tracker):  # the channel checked the site's signature
+            events = [SlotSet("verified_pay_email", email), SlotSet("verification_failures", 0)]
+            tracker.add_slots(events)
+            return events
+        if not last4:
             return []
         return self.check(dispatcher, tracker, [f"account:{email}"],
                           lambda: shared.store().verify_pay_account(email, last4) is not None, email)

@@ -7,6 +7,7 @@ changing COMPANY_DIR / PARLEY_DB, and may patch `today()` / `now()`.
 import calendar
 import logging
 import re
+import time
 import threading
 from abc import ABC, abstractmethod
 from datetime import date, datetime, timezone
@@ -257,6 +258,25 @@ def verification_lapsed(tracker: Tracker, slot: str) -> bool:
             lapsed = lapsed or stamp - since > idle_s
             since = stamp
     return lapsed
+
+
+def signed_in_email(tracker: Tracker) -> Optional[str]:
+    """The e-mail of a customer the company's site or app signed in, for this message: the channel
+    checked the back end's signature and set metadata["signed_in_customer"] = {"email", "expires"}
+    (channels/sessions.py; a client's own copy is dropped). None when absent or expired."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        customer = (event.get("metadata") or {}).get("signed_in_customer")
+        if not isinstance(customer, dict) or not isinstance(customer.get("email"), str):
+            return None
+        try:
+            if float(customer.get("expires")) <= time.time():  # the wall clock, as the channel's
+                return None
+        except (TypeError, ValueError):
+            return None
+        return customer["email"].strip().lower() or None
+    return None
 
 
 def verified_order(tracker: Tracker) -> Optional[Dict[str, Any]]:

@@ -50,10 +50,12 @@ def make_tracker(
     events: Optional[List[Dict[str, Any]]] = None,
     active_loop: Optional[str] = None,
     sender_id: str = "test-conversation",
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9} if intent else {},
               "entities": entities or []}
-    history = list(events or []) + [{"event": "user", "text": text, "parse_data": latest}]
+    history = list(events or []) + [{"event": "user", "text": text, "parse_data": latest,
+                                     "metadata": dict(metadata or {})}]
     return Tracker.from_dict({
         "sender_id": sender_id,
         "slots": dict(slots or {}),

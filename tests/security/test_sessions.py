@@ -312,3 +312,18 @@ def test_tokens_and_signatures_depend_on_the_secret():
         with pytest.raises(RequestRefused):
             KEYS.split_customer(bad)
     assert KEYS.split_customer({"signed_in_customer": {"email": EMAIL}, "a": 1}) == ({"a": 1}, None)
+
+
+def test_a_signed_in_customer_is_not_asked_to_prove_it(assistant):
+    """The actions take the checked signature in place of the identity check: the wallet balance
+    comes without the phone digits being asked; without the signature nothing is shown."""
+    later = int(time.time()) + 600
+
+    def said(answer) -> str:
+        assert answer.status_code == 200, answer.text
+        return " ".join(m.get("text") or "" for m in answer.json()).lower()
+
+    signed_answer = said(assistant.send(sender(), "how much is in my wallet?", metadata=signed(EMAIL, later)))
+    assert "$85.20" in signed_answer, signed_answer
+    plain_answer = said(assistant.send(sender(), "how much is in my wallet?"))
+    assert "$85.20" not in plain_answer and "e-mail" in plain_answer, plain_answer

@@ -125,6 +125,31 @@ def start_together(*launched: Service, timeout: float = 400) -> List[Service]:
     return list(launched)
 
 
+def serve_in_thread(app: Any) -> int:
+    """Serves a Sanic app (a channel's blueprint alone, no Rasa) from a daemon thread of the test
+    process on a free port; returns the port once it listens."""
+    import asyncio
+
+    port = free_port()
+    ready = threading.Event()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+
+        async def main() -> None:
+            server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+            await server.startup()
+            ready.set()
+            await server.serve_forever()
+
+        loop.run_until_complete(main())
+
+    threading.Thread(target=run, daemon=True).start()
+    assert ready.wait(30), "the test server did not start"
+    return port
+
+
 def start_perception(name: str = "perception", timeout: float = 300,
                      config: Optional[Path] = None) -> Service:
     """The perception service; `config` replaces perception/config.yml (a subset of tasks)."""

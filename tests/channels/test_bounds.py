@@ -207,8 +207,6 @@ def test_socketio_packet_namespaces_are_read_without_decoding():
 
 
 def test_slack_bodies_are_bounded(tmp_path, monkeypatch):
-    import asyncio
-    import threading
     import uuid
 
     import requests
@@ -230,23 +228,7 @@ def test_slack_bodies_are_bounded(tmp_path, monkeypatch):
 
     app = Sanic(f"slack_bounds_{uuid.uuid4().hex[:8]}", configure_logging=False)
     app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/slack")
-    port = services.free_port()
-    ready = threading.Event()
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-
-        async def main() -> None:
-            server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-            await server.startup()
-            ready.set()
-            await server.serve_forever()
-
-        loop.run_until_complete(main())
-
-    threading.Thread(target=run, daemon=True).start()
-    assert ready.wait(30)
+    port = services.serve_in_thread(app)
     url = f"http://127.0.0.1:{port}/webhooks/slack/webhook"
     user, dm_channel = slack.new_id("U"), slack.new_id("D")
     envelope = json.dumps(slack.event(slack.dm(user, dm_channel, "hello")))

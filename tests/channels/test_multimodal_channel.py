@@ -2,7 +2,6 @@
 action server and perception service, voice notes spoken by espeak-ng, screenshots rendered by
 Chromium, and the bad inputs. A few channel-only checks (a perception service that hangs, a
 chunked body over the cap) run the channel in this process with a stand-in for Rasa."""
-import asyncio
 import hashlib
 import json
 import socket
@@ -363,23 +362,7 @@ def serve_channel(channel, monkeypatch) -> tuple:
 
     app = Sanic(f"multimodal_test_{uuid.uuid4().hex[:8]}", configure_logging=False)
     app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/multimodal")
-    port = services.free_port()
-    ready = threading.Event()
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-
-        async def main() -> None:
-            server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-            await server.startup()
-            ready.set()
-            await server.serve_forever()
-
-        loop.run_until_complete(main())
-
-    threading.Thread(target=run, daemon=True).start()
-    assert ready.wait(30)
+    port = services.serve_in_thread(app)
     return f"http://127.0.0.1:{port}/webhooks/multimodal/webhook", received
 
 

@@ -15,7 +15,9 @@ working. The widget (``web/widget/``, built into ``web/widget/dist/``) is served
   is refused from its Content-Length, or as it streams in, before it is buffered (413
   ``payload_too_large``); text over ``max_speech_chars``: 413 ``text_too_long``; JSON nested
   too deep: 400 ``too_deeply_nested``; a lone surrogate: 400 ``invalid_text``
-  (`channels.bounds`).
+  (`channels.bounds`). At most ``max_concurrent_speech`` (2) texts are read aloud at once per Rasa
+  instance, so read-aloud cannot crowd out voice calls on the perception service: a request waits
+  up to ``speech_wait_s`` (3 s) for its turn, then gets 503 ``speech_busy`` with ``Retry-After``.
 - ``GET /webhooks/webchat/health``    ``{"status": "ok"}``
 
 Events, client -> server
@@ -123,7 +125,8 @@ FRAME_SLACK = 64 * 1024              # the JSON beside the files in one socket.i
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 SOCKETIO_OPTIONS = ("user_message_evt", "bot_message_evt", "namespace", "session_persistence",
                     "socketio_path", "jwt_key", "jwt_method", "metadata_key")
-WEBCHAT_OPTIONS = ("cors_origins", "max_speech_chars", "widget_dir")
+WEBCHAT_OPTIONS = ("cors_origins", "max_speech_chars", "widget_dir", "max_concurrent_speech",
+                   "speech_wait_s")
 MAX_NAME_CHARS = 255
 STATIC_FILES = {"widget.js": "application/javascript; charset=utf-8",
                 "index.html": "text/html; charset=utf-8"}
@@ -169,7 +172,8 @@ class WebChatInput(SocketIOInput):
                  socketio_path: Optional[Text] = "/socket.io", jwt_key: Optional[Text] = None,
                  jwt_method: Optional[Text] = "HS256", metadata_key: Optional[Text] = "metadata",
                  multimodal: Optional[MultimodalInput] = None, cors_origins: Any = None,
-                 max_speech_chars: int = 1000, widget_dir: Optional[str] = None) -> None:
+                 max_speech_chars: int = 1000, widget_dir: Optional[str] = None,
+                 max_concurrent_speech: int = 2, speech_wait_s: float = 3.0) -> None:
         super().__init__(user_message_evt, bot_message_evt, namespace, bool(session_persistence),
                          socketio_path, jwt_key, jwt_method, metadata_key)
         self.intake = multimodal or MultimodalInput()
@@ -177,6 +181,12 @@ class WebChatInput(SocketIOInput):
         self.max_speech_chars = int(max_speech_chars)
         if self.max_speech_chars <= 0:
             raise ValueError("webchat channel: max_speech_chars must be > 0")
+        self.max_concurrent_speech = int(max_concurrent_speech)
+        self.speech_wait_s = float(speech_wait_s)
+        if self.max_concurrent_speech <= 0 or not 0 <= self.speech_wait_s <= 60:
+            raise ValueError("webchat channel: max_concurrent_speech must be > 0 and "
+                             "speech_wait_s between 0 and 60")
+        self._speaking = 0  # texts being read aloud now (this process)
         self.widget_dir = Path(widget_dir) if widget_dir else WIDGET_DIR
         # one socket.io frame holds one file (or the JSON part): the largest allowed, plus slack
         self.max_frame_bytes = self.intake.max_total_bytes + FRAME_SLACK
@@ -458,6 +468,12 @@ class WebChatInput(SocketIOInput):
         client = PerceptionClient(base_url=self.intake.perception_url,
                                   media_timeout=self.intake.perception_timeout)
         started = time.monotonic()
+        while self._speaking >= self.max_concurrent_speech:  # read-aloud must not crowd out calls
+            if time.monotonic() - started >= self.speech_wait_s:
+                logger.info("webchat: speech refused: 503 speech_busy")
+                return error(503, "speech_busy", "reading aloud is busy; try again shortly", 2)
+            await asyncio.sleep(0.05)
+        self._speaking += 1
         try:
             audio = await asyncio.to_thread(client.synthesize, text.strip(), audio_format="wav")
         except PerceptionUnavailable:
@@ -466,6 +482,8 @@ class WebChatInput(SocketIOInput):
         except PerceptionError as refused:
             logger.info("webchat: speech refused: %s %s", refused.status, refused.code)
             return error(422, "speech_refused", "this text cannot be read aloud")
+        finally:
+            self._speaking -= 1
         logger.info("webchat: %d characters read aloud in %.2f s", len(text), time.monotonic() - started)
         return response.raw(audio, content_type="audio/wav", headers={**cors, "Cache-Control": "no-store"})
 

@@ -225,6 +225,30 @@ def test_speech_route_with_perception_down_is_a_503():
     assert result["status"] == 503 and result["json"]["error"]["code"] == "speech_unavailable"
 
 
+def test_speech_reads_a_bounded_number_of_texts_at_once(perception_url):
+    """Read-aloud cannot crowd out voice calls: one text at a time here, the others wait
+    speech_wait_s, then 503 speech_busy with Retry-After; the slot is freed afterwards."""
+    chat = channel(perception_url=perception_url, max_concurrent_speech=1, speech_wait_s=0.2)
+    text = json.dumps({"text": "Your order has shipped and should arrive on Thursday. " * 8}).encode()
+
+    async def three_at_once():
+        return await asyncio.gather(*(chat._speech(fake_request(text)) for _ in range(3)))
+
+    results = [answer(result) for result in asyncio.run(three_at_once())]
+    assert sorted(result["status"] for result in results) == [200, 503, 503], results
+    for busy in (result for result in results if result["status"] == 503):
+        assert busy["json"]["error"]["code"] == "speech_busy" and busy["headers"]["Retry-After"] == "2"
+    assert chat._speaking == 0
+    again = answer(asyncio.run(chat._speech(fake_request(b'{"text": "Thanks for waiting."}'))))
+    assert again["status"] == 200 and again["type"] == "audio/wav"
+
+
+def test_speech_concurrency_options_are_checked():
+    for options in ({"max_concurrent_speech": 0}, {"speech_wait_s": -1}, {"speech_wait_s": 600}):
+        with pytest.raises(ValueError):
+            channel(**options)
+
+
 def test_speech_route_refuses_a_foreign_site(monkeypatch):
     monkeypatch.setenv("WEBCHAT_ORIGINS", "")
     result = answer(asyncio.run(channel()._speech(fake_request(b'{"text": "hi"}', "https://evil.example"))))

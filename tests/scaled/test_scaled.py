@@ -78,7 +78,8 @@ def test_a_mistyped_tracker_store_type_stops_start_up(cluster, trained_model, tm
     command = [str(services.VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", trained_model,
                "--endpoints", str(endpoints), "--credentials", "credentials.yml",
                "--port", str(services.free_port())]
-    result = subprocess.run(command, env=services.base_env(**cluster.env), cwd=services.ROOT,
+    env = services.base_env(PARLEY_CHANNEL_SECRET=services.CHANNEL_SECRET, **cluster.env)
+    result = subprocess.run(command, env=env, cwd=services.ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
     assert "StrictSQLTrakcerStore" in result.stdout + result.stderr

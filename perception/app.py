@@ -26,7 +26,7 @@ from perception.decode_audio import decode_audio
 from perception.decode_image import Picture, open_image
 from perception.encode_audio import MEDIA_TYPES, encode_audio
 from perception.errors import APIError
-from perception.limits import BodyLimit
+from perception.limits import BodyLimit, TrackedSend
 from perception.metrics import Metrics
 from perception.registry import Registry
 from perception.settings import load_config
@@ -93,20 +93,13 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Dict[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as error:  # noqa: BLE001 - the one place that catches everything
             path = scope.get("path", "") if scope.get("path", "") in self.routes else "other"
             log.error("unexpected %s on %s", type(error).__name__, path)
-            if not started:
+            if not tracked.started:
                 await error_response(500, "internal", "the perception service failed on this request")(
                     scope, receive, send)
 

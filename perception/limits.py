@@ -17,6 +17,20 @@ def limit_error(limit: int) -> APIError:
     return APIError(413, "too_large", f"this request body is larger than the limit of {limit} bytes")
 
 
+class TrackedSend:
+    """An ASGI `send` that remembers whether the response has started (after that, a middleware
+    can no longer answer with an error of its own)."""
+
+    def __init__(self, send: Callable) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
 class BodyLimit:
     """ASGI middleware: `limits` maps a path to its byte limit; `default` covers the rest."""
 
@@ -36,7 +50,6 @@ class BodyLimit:
             await self._refuse(send, limit)
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Dict[str, Any]:
             nonlocal received
@@ -47,16 +60,11 @@ class BodyLimit:
                     raise BodyTooLarge()
             return message
 
-        async def tracking_send(message: Dict[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
-            if not started:
+            if not tracked.started:
                 await self._refuse(send, limit)
 
     @staticmethod

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from bench.common import ROOT, md_table, results_dir
 
 ORDER = ["banking77", "nlu_cv", "multimodal_ablation", "speech", "speech_vocabulary", "tts", "ocr", "perception",
-         "e2e", "voice", "load"]
+         "e2e", "voice", "trust", "load"]
 DOCS = ROOT / "docs"
 
 

@@ -34,6 +34,7 @@ SECTIONS: List[Tuple[str, str, bool]] = [
     ("ocr", PERCEPTION, False),
     ("perception", PERCEPTION, False),
     ("e2e", DIALOGUE, False),
+    ("trust", DIALOGUE, False),
     ("load", DIALOGUE, False),
 ]
 

@@ -1,10 +1,9 @@
 """Product questions (price, specs, warranty) by a fuzzy product name."""
-import json
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Tracker
 
-from actions import shared
+from actions import catalogue, shared
 from knowledge.pack import Product
 
 
@@ -20,16 +19,14 @@ def warranty_terms(product: Product) -> str:
     return f"The {product.name} comes with a {product.warranty_months}-month warranty from the delivery date."
 
 
-def choice_buttons(products: Sequence[Product]) -> List[Dict[str, str]]:
-    """One button per product; its payload asks about that product by name."""
-    return [{"title": product.name,
-             "payload": "/product_info" + json.dumps({"product": product.name})}
-            for product in products]
+choice_buttons = catalogue.choice_buttons
 
 
-def find_product(dispatcher, tracker: Tracker) -> Optional[Product]:
+def find_product(dispatcher, tracker: Tracker, search_catalogue: bool = False) -> Optional[Product]:
     """The product the customer names (entity first, then the text); None after asking
-    which one they mean or saying it is not in the catalogue."""
+    which one they mean or saying plainly that we don't sell it (never a guess). With
+    `search_catalogue`, a question that names no product but a kind, feature or price ("a laptop
+    with 32 GB RAM") is answered from the catalogue search instead (actions/catalogue.py)."""
     text = shared.user_text(tracker)
     named = shared.latest_entity(tracker, "product")
     product = (shared.pack().find_product(named) if named else None) \
@@ -40,10 +37,8 @@ def find_product(dispatcher, tracker: Tracker) -> Optional[Product]:
             names = shared.join_words([p.name for p, _ in candidates])
             dispatcher.utter_message(text=f"Which one do you mean: {names}?",
                                      buttons=choice_buttons([p for p, _ in candidates]))
-        else:
-            dispatcher.utter_message(
-                text="I couldn't find that product in our catalogue. "
-                     "Could you tell me its full name?")
+        elif not (search_catalogue and catalogue.answer_search(dispatcher, text, named)):
+            catalogue.not_found(dispatcher, text, named)
     return product
 
 
@@ -52,7 +47,7 @@ class ActionProductInfo(shared.SkillAction):
         return "action_product_info"
 
     def answer(self, dispatcher, tracker: Tracker, domain) -> List[Dict[str, Any]]:
-        product = find_product(dispatcher, tracker)
+        product = find_product(dispatcher, tracker, search_catalogue=True)
         if product is None:
             return []
         dispatcher.utter_message(text=describe(product))

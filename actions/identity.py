@@ -32,6 +32,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 INTERRUPTIONS = {
     "human_handoff", "deny", "goodbye", "bot_challenge", "unrecognized_charge",
     "out_of_scope", "faq", "device_problem", "login_problem", "payment_problem", "product_info",
+    "search_products",
 }
 
 

@@ -13,11 +13,12 @@ The AttachmentAnalyzer puts one summary per picture in the message's parse_data
   at -> an apology and a request to describe it in words; a warranty question with an invoice or
   order page -> that order's warranty after the identity check; a statement or invoice -> the
   identity check (the order number from the picture), then its lines explained; an error code
-  seen -> its fix (escalate codes: safety and an agent); a photo of a product -> its catalogue
-  category and the candidate products, remembered in `product_candidates` for follow-up
-  questions ("how long is the warranty?"); a screenshot without a code -> retrieval over the
-  error texts. Whenever it is unsure of what a picture shows it asks one clarifying question
-  instead of guessing. Without a picture (a follow-up question) it answers about the products
+  seen -> its fix (escalate codes: safety and an agent); a code shaped like ours that the pack
+  lacks -> said to be unknown; a photo of a product -> its catalogue category (when it is clear:
+  pack.yml `trust: photos:`) and the candidate products, remembered in `product_candidates` for
+  follow-up questions ("how long is the warranty?"); a screenshot without a known code -> never a
+  diagnosis, but the likely codes as buttons or one question (actions/abstain.py). Whenever it is
+  unsure of what a picture shows it asks one clarifying question instead of guessing. Without a picture (a follow-up question) it answers about the products
   remembered from the last photo.
 - `action_explain_document`: after the identity check, the lines of the statement or invoice the
   customer sent (installment N of M, late fee, refund ...) from the pack's settings; a line it
@@ -34,7 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions import shared
+from actions import abstain, shared
 from actions.claims import ActionDamagedItem
 from actions.devices import SAFETY_WORDS, ActionTroubleshoot, explain, safety_handoff
 from actions.faq import ActionFaq
@@ -43,15 +44,14 @@ from actions.identity import find_order_id
 from actions.products import ActionProductInfo, choice_buttons, describe, warranty_terms
 from actions.warranty import ActionProductWarranty
 from knowledge.pack import ErrorCode, Product
+from knowledge.trust import category_lead, photo_is_clear
 
 logger = logging.getLogger(__name__)
 
-# How sure the analysis must be before we act on it (pack.yml `attachments:` may override):
-# a photo's top label / category score, and the OCR confidence of a screenshot or document.
-MIN_PHOTO_CONFIDENCE = 0.3
+# How sure OCR must be before we act on a screenshot or document (pack.yml `attachments:` may
+# override); a photo's category: pack.yml `trust: photos:` (knowledge/trust.py).
 MIN_TEXT_CONFIDENCE = 0.5
 MAX_CHOICES = 5  # products offered as buttons
-MAX_QUERY_LINES = 12  # OCR lines of a screenshot searched one by one
 DOCUMENT_INTENTS = ("explain_document", "unrecognized_charge")
 
 
@@ -452,34 +452,17 @@ def answer_error(dispatcher, tracker: Tracker, picture: Picture, code: ErrorCode
 
 
 def answer_screen(dispatcher, tracker: Tracker, picture: Picture, words: str) -> List[Dict[str, Any]]:
-    """A screenshot without a known code: the closest error text, else one question."""
+    """A screenshot without a known code: never a guessed diagnosis, but the likely codes as
+    buttons, or one question (actions/abstain.py)."""
     if not picture.text or picture.confidence < _threshold("min_text_confidence", MIN_TEXT_CONFIDENCE):
         return low_confidence_question(dispatcher, picture)
-    index = shared.error_index()
-    queries = [(f"{words} {picture.text}".strip(), picture.lines[0] if picture.lines else "")]
-    queries += [(f"{words} {line}".strip(), line)
-                for line in picture.lines if len(line.split()) >= 3][:MAX_QUERY_LINES]
-    best = None
-    for query, line in queries:
-        for hit in index.search(query, k=1):
-            if hit.score >= index.thresholds[hit.method] and (best is None or hit.score > best[0].score):
-                best = (hit, line)
-    if best is None:
-        snippet = next((line for line in picture.lines if len(line.split()) >= 2), picture.lines[0])
-        dispatcher.utter_message(
-            text=f"I can read your {picture.noun} (\"{snippet[:80]}\"), but I can't match it to a "
-                 "problem I know. What were you trying to do when it appeared?")
-        return [SlotSet("product_candidates", None)]
-    hit, line = best
-    code = shared.pack().error_code(hit.passage.title)
-    if code.escalate:
-        dispatcher.utter_message(text=f"Your {picture.noun} looks like error {code.code}.")
-        return safety_handoff(dispatcher, tracker, f"Safety issue: error {code.code} on a "
-                              f"{picture.noun} ({picture.id})", cause=f"Error {code.code} means: {code.cause}")
-    lead = f"Your {picture.noun} says \"{line[:80]}\". That looks like error {{code}}:"
-    dispatcher.utter_message(
-        text=f"{explain(code, lead)} If that doesn't solve it, I can connect you with an agent.")
-    return [SlotSet("product_candidates", None)]
+    snippet = next((line for line in picture.lines if len(line.split()) >= 2), picture.lines[0])
+    lead = (f"I can read your {picture.noun} (\"{snippet[:80]}\"), but I can't match it to a problem "
+            "I know for sure: it shows no error code of ours.")
+    codes = abstain.likely_codes(f"{words} {picture.text}")
+    if codes.candidates:
+        return abstain.offer_codes(dispatcher, codes, lead) + [SlotSet("product_candidates", None)]
+    return abstain.ask_one_question(dispatcher, lead) + [SlotSet("product_candidates", None)]
 
 
 def answer_products(dispatcher, products: List[Product], intent: Optional[str],
@@ -524,8 +507,9 @@ def answer_photo(dispatcher, tracker: Tracker, photos: List[Picture]) -> List[Di
     if not categorised:
         return low_confidence_question(dispatcher, photos[0] if photos else None)
     picture = max(categorised, key=lambda p: (p.category_score, p.confidence))
-    if max(picture.confidence, picture.category_score) < _threshold("min_photo_confidence",
-                                                                   MIN_PHOTO_CONFIDENCE):
+    lead = category_lead(picture.labels, pack.settings.get("image_categories") or {},
+                         picture.category, picture.category_score)
+    if not photo_is_clear(picture.category_score, lead, pack.settings):
         return low_confidence_question(dispatcher, picture)
     candidates = [p for p in pack.products if p.category == picture.category]
     if not candidates:
@@ -753,8 +737,13 @@ class ActionAnswerAttachment(shared.SkillAction):
         for picture in analysed:
             if is_document(picture, intent):
                 return self.document(dispatcher, tracker, picture)
-        if shared.pack().find_error_code(words):  # the code is in the words, not on the picture
+        if shared.pack().find_error_code(words) or abstain.unknown_in(words):  # a code in the words
             return ActionTroubleshoot().answer(dispatcher, tracker, domain)
+        for picture in analysed:  # a code shaped like ours that the pack lacks: never a look-alike
+            unknown = abstain.unknown_in(picture.text)
+            if unknown:
+                return abstain.say_unknown_code(dispatcher, unknown, f"Your {picture.noun} shows "
+                                                f"{unknown[0]}. ") + [SlotSet("product_candidates", None)]
         # a screenshot's labels ("screen", "monitor") say nothing about a product
         photos = [p for p in analysed if p.image_kind == "photo" or (p.category and not p.image_kind)]
         if photos:

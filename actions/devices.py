@@ -1,20 +1,24 @@
-"""Device, app, sign-in and payment problems: error codes from the pack, or the closest match.
+"""Device, app, sign-in and payment problems: error codes from the pack, never a guessed one.
 
-A code whose escalate flag is set (a safety issue such as an overheating battery) gets the
-stop-using warning and goes straight to an agent, and so does a described safety symptom.
+A code typed or said gets its fix. A code whose escalate flag is set (a safety issue such as an
+overheating battery) gets the stop-using warning and goes straight to an agent, and so do safety
+words (smoke, sparks, swelling, too hot to touch ...). Without a code (actions/abstain.py): an FAQ
+answer when retrieval is sure, else the likely codes as buttons, else one question, then an agent.
+A code shaped like ours that the pack lacks is said to be unknown.
 """
 import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 
-from actions import shared
-from actions.faq import answer_from_pack
+from actions import abstain, shared
 from actions.handoff import hand_off
 
 SAFETY_WORDS = re.compile(
     r"\b(smok\w*|spark\w*|swell\w*|swollen|bulg\w*|overheat\w*|on fire|caught fire|flames?|"
-    r"burning smell|smells? (?:like )?burn\w*|melt\w*)\b",
+    r"burning smell|smells? (?:like )?burn\w*|melt\w*|(?:too|very|extremely|really) hot to (?:touch|hold)|"
+    r"burn(?:ed|t|s)? my (?:hand|fingers?|skin)|scorch\w*)\b",
     re.IGNORECASE,
 )
 
@@ -48,13 +52,26 @@ class ActionTroubleshoot(shared.SkillAction):
             dispatcher.utter_message(
                 text=f"{explain(code)} If that doesn't solve it, I can connect you with an agent.")
             return []
-        hit = shared.error_index().best(text) if text else None
-        if hit is not None:
-            code = shared.pack().error_code(hit.passage.title)
-            dispatcher.utter_message(
-                text=f"{explain(code, 'That sounds like error {code}:')} "
-                     "If that doesn't solve it, I can connect you with an agent.")
+        return self.without_code(dispatcher, tracker, text)
+
+    def without_code(self, dispatcher, tracker: Tracker, text: str) -> List[Dict[str, Any]]:
+        """No known code given: never a diagnosis stated as fact (actions/abstain.py)."""
+        unknown = abstain.unknown_in(text)
+        if unknown:
+            return abstain.say_unknown_code(dispatcher, unknown)
+        earlier = abstain.asked_before(tracker)
+        query = f"{abstain.context_text(earlier)} {text}".strip()
+        if not query:
+            return abstain.ask_one_question(dispatcher)
+        passages = abstain.passages_for(query)
+        if passages.answer is not None:
+            dispatcher.utter_message(text=passages.answer.passage.body or passages.answer.passage.text)
             return []
-        if answer_from_pack(dispatcher, text):
+        codes = abstain.likely_codes(query)
+        if codes.candidates:
+            return abstain.offer_codes(dispatcher, codes, abstain.NOT_SURE)
+        if abstain.offer_passages(dispatcher, passages, "I'm not sure I have the answer to that."):
             return []
-        return shared.offer_agent(dispatcher, "I'm sorry, I couldn't find a fix for that.")
+        if earlier is not None:  # the question was asked once already
+            return shared.offer_agent(dispatcher, "I'm sorry, I still can't tell what the problem is.")
+        return abstain.ask_one_question(dispatcher)

@@ -110,6 +110,19 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
         "failures_kept_hours": 24,
         "verified_idle_minutes": 15,
     },
+    # when an answer found by similarity may be stated (knowledge/trust.py); pack.yml `trust:`
+    # holds the values `python -m knowledge.calibrate` chose for the pack
+    "trust": {
+        "passages": {
+            "embedding": {"threshold": 0.6, "margin": 0, "candidates": 0.43},
+            "lexical": {"threshold": 0.37, "margin": 0.01, "candidates": 0.17},
+        },
+        "error_codes": {
+            "embedding": {"candidates": 0.52, "single_margin": 0},
+            "lexical": {"candidates": 0.18, "single_margin": 0},
+        },
+        "photos": {"min_category_score": 0.3, "category_margin": 0.1},
+    },
     # catalogue category -> ImageNet class names of a photo of it (components/attachment_analyzer.py)
     "image_categories": {
         "laptop": ["laptop", "notebook"],

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 from knowledge.pack import Passage
+from knowledge.trust import Decision, decide
 
 try:  # the client lives in the perception package; the index works without it
     from perception.client import PerceptionError
@@ -160,10 +161,16 @@ class KnowledgeIndex:
         embedding_threshold: float = EMBEDDING_THRESHOLD,
         lexical_threshold: float = LEXICAL_THRESHOLD,
         retry_after_s: float = 30.0,
+        limits: Optional[Dict[str, Dict[str, float]]] = None,
     ) -> None:
         self.passages = list(passages)
         self.client = client
         self.thresholds = {"embedding": embedding_threshold, "lexical": lexical_threshold}
+        # per method: threshold, margin and candidates (knowledge/trust.py); without them the
+        # threshold alone decides and no candidates are offered
+        self.limits = {method: {"threshold": self.thresholds[method], "margin": 0.0,
+                                "candidates": float("inf"), **((limits or {}).get(method) or {})}
+                       for method in ("embedding", "lexical")}
         self.retry_after_s = retry_after_s
         self._bm25 = BM25([p.text for p in self.passages])
         self._vectors: Optional[np.ndarray] = None
@@ -172,9 +179,14 @@ class KnowledgeIndex:
 
     @classmethod
     def from_pack(cls, pack: Any, client: Any = None) -> "KnowledgeIndex":
-        """An index of the pack's passages; pack.yml `search:` may set the thresholds."""
+        """An index of the pack's passages with the limits of pack.yml `trust: passages:`
+        (an older `search:` section's thresholds count when `trust:` leaves them out)."""
+        from knowledge.trust import limits_for
+
         options: Dict[str, Any] = dict(pack.settings.get("search") or {})
-        return cls(pack.passages, client=client, **{
+        limits = {method: limits_for(pack.settings, "passages", method)
+                  for method in ("embedding", "lexical")}
+        return cls(pack.passages, client=client, limits=limits, **{
             k: float(v) for k, v in options.items()
             if k in ("embedding_threshold", "lexical_threshold")
         })
@@ -220,8 +232,15 @@ class KnowledgeIndex:
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]
 
+    def decide(self, query: str, sources: Optional[Iterable[str]] = None,
+               may_answer: bool = True) -> Decision:
+        """The passage it may state (above the threshold and ahead of the best passage of
+        another topic by the margin), else the likely candidates (knowledge/trust.py)."""
+        hits = self.search(query, k=len(self.passages), sources=sources)
+        if not hits:
+            return Decision()
+        return decide(hits, self.limits[hits[0].method], may_answer=may_answer)
+
     def best(self, query: str, sources: Optional[Iterable[str]] = None) -> Optional[Hit]:
-        hits = self.search(query, k=1, sources=sources)
-        if hits and hits[0].score >= self.thresholds[hits[0].method]:
-            return hits[0]
-        return None
+        """The passage it may state for `query`, or None (see `decide`)."""
+        return self.decide(query, sources=sources).answer

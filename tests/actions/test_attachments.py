@@ -189,11 +189,15 @@ def test_safety_words_with_a_picture_win(domain):
     assert len(tickets()) == 1
 
 
-def test_screenshot_without_a_code_is_matched_over_the_error_texts(domain):
+def test_screenshot_without_a_code_offers_the_likely_code(domain):
+    """Issue 16: a screenshot without a code is no longer diagnosed ("That looks like error
+    BW-R01"); the likely code is offered as a button with its one-line cause."""
     shot = picture(text="Mesh app\nRouter status: solid red light\nNo internet connection")
-    texts, _, _, _ = answer(domain, text="what's wrong with it", intent="device_problem", pictures=[shot])
-    assert "BW-R01" in texts[0] and "Restart the modem" in texts[0]
-    assert "Your screenshot says" in texts[0]
+    texts, _, _, buttons = answer(domain, text="what's wrong with it", intent="device_problem",
+                                  pictures=[shot])
+    assert "Mesh app" in texts[0] and "Restart the modem" not in texts[0]
+    assert "- BW-R01" in texts[0] and questions(texts) == 1
+    assert [b["payload"] for b in buttons][:1] == ['/device_problem{"error_code":"BW-R01"}']
 
 
 def test_unknown_screenshot_gets_one_clarifying_question(domain):

@@ -42,15 +42,18 @@ def test_safety_words_without_a_code(domain):
     assert len(tickets()) == 1
 
 
-def test_symptom_without_a_code_is_matched(domain):
+def test_symptom_without_a_code_is_not_diagnosed(domain):
+    """Issue 16: no "That sounds like error ..." any more; here the FAQ about the red light
+    answers (it explains both red-light codes), and no fix is stated as the customer's."""
     texts, _, _ = troubleshoot(domain, "my router has a solid red light and no internet connection")
-    assert "BW-R01" in texts[0] and "Restart the modem" in texts[0]
+    assert "sounds like" not in texts[0] and "Restart the modem" not in texts[0]
+    assert "steady (solid) red light" in texts[0]
 
 
-def test_nothing_matches_offers_an_agent(domain):
+def test_nothing_matches_asks_one_question(domain):
     texts, _, events = troubleshoot(domain, "the thing is doing the weird noise again")
-    assert "couldn't find a fix" in texts[0]
-    assert slot_events(events)["next_step"] == "offer_agent"
+    assert "not sure" in texts[0] and texts[0].count("?") == 1
+    assert slot_events(events)["next_step"] is None
 
 
 def test_described_safety_symptoms_warn_and_hand_off(domain):

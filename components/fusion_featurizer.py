@@ -121,6 +121,8 @@ class FusionFeaturizer(DenseFeaturizer, GraphComponent):
             "url": None,
             # seconds for one request; at inference, past this the zero vector is used
             "timeout": 5.0,
+            # seconds for one batch of training texts: training waits for a busy service
+            "train_timeout": 120.0,
             # texts sent per request while training
             "batch_size": 64,
             # "weighted": w_t * f_t + w_i * f_i; "concat": [f_t ; f_i ; image flag]
@@ -161,13 +163,15 @@ class FusionFeaturizer(DenseFeaturizer, GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._client = PerceptionClient(config["url"], config["timeout"])
+        self._train_client = PerceptionClient(config["url"], config["train_timeout"])
         self.model: Dict[Text, Any] = model or {}
         self.pack = CompanyPack.load(config.get("pack_dir"))
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        if float(config.get("timeout") or 0) <= 0:
-            raise ValueError("FusionFeaturizer: 'timeout' must be positive")
+        for key in ("timeout", "train_timeout"):
+            if float(config.get(key) or 0) <= 0:
+                raise ValueError(f"FusionFeaturizer: '{key}' must be positive")
         if config.get("mode") not in MODES:
             raise ValueError(f"FusionFeaturizer: 'mode' must be one of {', '.join(MODES)}")
         for key in ("w_t", "w_i"):
@@ -221,8 +225,8 @@ class FusionFeaturizer(DenseFeaturizer, GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         """Records the embedding model and the weights (learned from the data when asked)."""
         try:
-            health = self._client.health()
-            probe = self._client.embed(["probe"])
+            health = self._train_client.health()
+            probe = self._train_client.embed(["probe"])
         except PerceptionError as error:
             raise PerceptionServiceRequired(
                 f"training needs the perception service ({error}); start it with "
@@ -327,7 +331,7 @@ class FusionFeaturizer(DenseFeaturizer, GraphComponent):
         for start in range(0, len(texts), size):
             batch = texts[start: start + size]
             try:
-                vectors = self._client.embed(batch)
+                vectors = (self._train_client if training else self._client).embed(batch)
             except PerceptionError as error:
                 if training:
                     raise PerceptionServiceRequired(

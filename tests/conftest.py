@@ -12,6 +12,10 @@ import pytest
 from tests import postgres_server, redis_server, services
 
 
+def pytest_sessionstart(session) -> None:
+    services.ARTIFACTS.mkdir(parents=True, exist_ok=True)  # this worker's logs (tests/services.py)
+
+
 @pytest.fixture(scope="session")
 def perception_url() -> Iterator[str]:
     service = services.start_perception()

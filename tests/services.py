@@ -17,7 +17,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 VENV_DIALOGUE = Path(os.environ.get("VENV_DIALOGUE", ROOT / ".venv" / "dialogue"))
 VENV_PERCEPTION = Path(os.environ.get("VENV_PERCEPTION", ROOT / ".venv" / "perception"))
-ARTIFACTS = ROOT / "tests" / "artifacts"
+# scripts/test.sh runs the test files in one pytest-xdist worker per core (gw0, gw1, ...): each
+# worker starts its own servers, so each keeps their logs in a folder of its own and gives Rasa a
+# training cache of its own (two trainings at once must not share one SQLite cache)
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+ARTIFACTS = ROOT / "tests" / "artifacts" / WORKER if WORKER else ROOT / "tests" / "artifacts"
 # the channel secret of every Rasa this test session starts (channels/sessions.py): the REST,
 # multimodal and voice /turn channels answer only requests that carry it (`channel_auth()`)
 CHANNEL_SECRET = secrets.token_hex(24)
@@ -52,6 +56,8 @@ def base_env(**overrides: str) -> Dict[str, str]:
         # credentials.yml reads these (Rasa fails on unset ones); tests never reach the real Slack
         SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET="", SLACK_API_URL="https://slack.com/api/",
     )
+    if WORKER:
+        env["RASA_CACHE_DIRECTORY"] = str(ROOT / ".rasa" / f"cache-{WORKER}")
     env.update(overrides)
     return env
 

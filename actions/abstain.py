@@ -16,7 +16,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import shared
 from knowledge.search import Hit, KnowledgeIndex
-from knowledge.trust import Decision, error_passages, limits_for, unknown_codes
+from knowledge.trust import Decision, error_passages, limits_for, unknown_codes, without_company
 
 # the one clarifying question; a reply to it is read together with the message it asked about
 QUESTION = "What were you doing when it happened, and on which device or page?"
@@ -47,7 +47,8 @@ def passages_for(text: str) -> Decision:
 
 def likely_codes(text: str) -> Decision:
     """The codes a described symptom or a screen's text may be (never an answer by itself)."""
-    return code_index().decide(text, may_answer=False) if text.strip() else Decision()
+    query = without_company(text, shared.pack())
+    return code_index().decide(query, may_answer=False) if query else Decision()
 
 
 def code_button(code) -> Dict[str, str]:

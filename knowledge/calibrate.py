@@ -34,7 +34,7 @@ import yaml
 
 from knowledge.pack import CompanyPack
 from knowledge.search import KnowledgeIndex
-from knowledge.trust import MAX_CANDIDATES, distinct_topics, error_passages, limits_for
+from knowledge.trust import MAX_CANDIDATES, distinct_topics, error_passages, limits_for, without_company
 
 WRONG_COST = 10  # a wrong answer stated with confidence costs as much as ten right ones lost
 # share of the unanswerable inputs that may be offered candidates: FAQ questions offered as
@@ -115,10 +115,10 @@ def choose_floor(unanswerable_rows: List[Dict[str, Any]], unanswerable: int, noi
     return float(GRID[-1])
 
 
-def code_rows(index: KnowledgeIndex, items: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def code_rows(index: KnowledgeIndex, items: List[Dict[str, Any]], pack: CompanyPack) -> List[Dict[str, Any]]:
     rows = []
     for item in items:
-        hits = ranked(index, item["text"])
+        hits = ranked(index, without_company(item["text"], pack))
         code = item.get("code")
         rows.append({
             "answerable": bool(code),
@@ -167,7 +167,7 @@ def calibrate(pack: CompanyPack, data: Dict[str, Any], client: Any) -> Dict[str,
         if method == "embedding" and rows and rows[0]["method"] != "embedding":
             raise SystemExit("the perception service stopped answering during calibration")
         results["passages"][method] = choose_passages(rows)
-        results["error_codes"][method] = choose_codes(code_rows(codes, data.get("error_codes") or []))
+        results["error_codes"][method] = choose_codes(code_rows(codes, data.get("error_codes") or [], pack))
     return results
 
 

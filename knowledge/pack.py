@@ -118,7 +118,7 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
             "lexical": {"threshold": 0.37, "margin": 0.01, "candidates": 0.17},
         },
         "error_codes": {
-            "embedding": {"candidates": 0.52, "single_margin": 0},
+            "embedding": {"candidates": 0.56, "single_margin": 0},
             "lexical": {"candidates": 0.18, "single_margin": 0},
         },
         "photos": {"min_category_score": 0.3, "category_margin": 0.1},

@@ -121,13 +121,22 @@ def unknown_codes(text: str, pack: Any) -> List[str]:
 # ---------------------------------------------------------------- the error codes as passages
 
 
+def without_company(text: str, pack: Any) -> str:
+    """`text` without the company's name: a screenshot's header ("Brightwave Electronics") and a
+    code's "any Brightwave device" would otherwise look alike whatever the screen says."""
+    for word in re.findall(r"[A-Za-z]{3,}", pack.name):
+        text = re.sub(rf"\b{re.escape(word)}\b", " ", text or "", flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
 def error_passages(pack: Any) -> List[Any]:
     """The pack's error codes as retrievable passages (title = the code), to compare a described
-    symptom or a screen's text with."""
+    symptom or a screen's text with (`without_company` on both sides)."""
     from knowledge.pack import Passage
 
     return [Passage(id=f"error:{code.code}", source="error_codes", title=code.code,
-                    text=f"{code.where}: {code.screen_text} {code.cause}", body=code.fix)
+                    text=without_company(f"{code.where}: {code.screen_text} {code.cause}", pack),
+                    body=code.fix)
             for code in pack.error_codes]
 
 

@@ -1,11 +1,11 @@
 """Personal data out of every log line: e-mails, phone numbers, card numbers and customer names.
 
-Detection is review/pii.py's (`Scrubber.find`); each value becomes a tag such as ``[email]``.
+Detection is privacy/pii.py's (`Scrubber.find`); each value becomes a tag such as ``[email]``.
 `install()` wraps the process's LogRecord factory, so every record of every logger (Rasa's,
 Sanic's, uvicorn's, ours), at every level, is redacted when it is made: the formatted message
 (arguments included), the exception text and the stack text. Handlers added later (coloredlogs,
 uvicorn's dictConfig) therefore need nothing. Customer names come from the company records
-(review.annotate.customer_names), read on the first log record, never at import.
+(privacy.pii.customer_names), read on the first log record, never at import.
 
 Numbers the code logs as arguments (``logger.info("%s %s %d %d", method, path, status, size)``)
 are not personal data: int and float arguments are left as they are, so access lines keep their
@@ -21,7 +21,7 @@ import threading
 import traceback
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from review.pii import Scrubber
+from privacy.pii import Scrubber, customer_names
 
 KINDS = {"email", "card", "phone", "name", "secret"}
 _KEY = b"parley-log-redaction"  # only tags are written, so the fakes' key does not matter
@@ -31,7 +31,7 @@ class Redactor:
     """`redact(text)`: the text with personal data replaced by ``[kind]`` tags."""
 
     def __init__(self, names: Optional[Callable[[], List[str]]] = None) -> None:
-        self._names = names or _customer_names
+        self._names = names or customer_names
         self._scrubber: Optional[Scrubber] = None
         self._lock = threading.Lock()
 
@@ -101,12 +101,6 @@ def message_and_numbers(record: logging.LogRecord) -> Tuple[str, List[Tuple[int,
         return record.getMessage(), []
     parts.append(record.msg[position:])
     return "".join(parts), numbers
-
-
-def _customer_names() -> List[str]:
-    from review.annotate import customer_names  # lazily: reads var/company.db and the pack
-
-    return customer_names()
 
 
 REDACTOR = Redactor()

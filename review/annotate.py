@@ -1,8 +1,5 @@
 """From a reviewer's correction of one user turn to a scrubbed annotation (errors as values)."""
-import csv
-import os
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
@@ -11,7 +8,7 @@ import yaml
 
 from review import settings
 from review.conversation import FALLBACK_INTENT, UserTurn
-from review.pii import Scrubber
+from privacy.pii import Scrubber
 
 MARKUP = re.compile(r"\[[^\]]*\](\([^)]*\)|\{[^}]*\})")
 MAX_TEXT = 2000
@@ -47,25 +44,6 @@ def _names(items: Any) -> Set[str]:
         elif isinstance(item, dict):
             names.update(str(k) for k in item)
     return names
-
-
-def customer_names() -> List[str]:
-    """Names from the company records: var/company.db (PARLEY_DB) and the pack's customers.csv."""
-    names: List[str] = []
-    db = Path(os.environ.get("PARLEY_DB") or settings.ROOT / "var" / "company.db")
-    if db.exists():
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-                names += [row[0] for row in connection.execute("SELECT name FROM customers") if row[0]]
-        except sqlite3.Error:
-            pass
-    pack = Path(os.environ.get("COMPANY_DIR") or settings.ROOT / "packs" / "brightwave")
-    try:
-        with (pack / "customers.csv").open(encoding="utf-8") as handle:
-            names += [row.get("name") or "" for row in csv.DictReader(handle)]
-    except OSError:
-        pass
-    return [n for n in names if n.strip()]
 
 
 def check_entities(text: str, entities: Any, domain: Domain) -> Union[List[Dict[str, Any]], Refused]:

@@ -14,11 +14,11 @@ from aiohttp import web
 from attachments.store import AttachmentStore, is_valid_id
 from perception.formats import MIME_TYPES
 from review import pages, settings
-from review.annotate import Domain, Refused, annotation, customer_names
+from review.annotate import Domain, Refused, annotation
 from review.auth import COOKIE, LIFETIME, LoginThrottle, Sessions, tag
 from review.conversation import Conversation, Filters, select
 from review.export import Exporter
-from review.pii import Scrubber
+from privacy.pii import Scrubber, customer_names
 from review.queue import STATUSES, ReviewQueue
 from review.tracker import TrackerReader
 from review.users import UserStore

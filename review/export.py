@@ -26,7 +26,7 @@ import yaml
 from review import settings
 from review.annotate import Domain, markup
 from review.conversation import Conversation
-from review.pii import PII_ENTITIES, Scrubber
+from privacy.pii import PII_ENTITIES, Scrubber
 from review.queue import ReviewQueue
 
 NLU_FILE = Path("data") / "nlu" / "reviewed.yml"
@@ -201,7 +201,7 @@ class Exporter:
 
 
 def main() -> int:
-    from review.annotate import customer_names
+    from privacy.pii import customer_names
     from review.tracker import TrackerReader
 
     key = settings.derived(settings.secret(), "pii")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from privacy.redact import Redactor
-from review.annotate import customer_names
+from privacy.pii import customer_names
 from tests import services
 from tests.conftest import Assistant
 from tests.perception.audio_material import espeak

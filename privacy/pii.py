@@ -8,11 +8,17 @@ the same value always gets the same fake: a conversation's e-mail in the text an
 equal after scrubbing, and nobody can go back from the fake without the key. Entity spans are moved
 with the text, so `[BW-318904](order_id)` becomes `[BW-1xxxxx](order_id)`, still well formed.
 """
+import csv
 import hashlib
 import hmac
+import os
 import re
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FAKE_FIRST = ["Alex", "Jordan", "Sam", "Robin", "Casey", "Morgan", "Taylor", "Jamie", "Riley",
               "Avery", "Quinn", "Rowan", "Emery", "Harper", "Logan", "Parker", "Reese", "Sage"]
@@ -256,3 +262,22 @@ def _looks_like_date_or_amount(text: str, start: int, end: int) -> bool:
         return True
     before = text[max(0, start - 1):start]
     return before in ("$", "€", "£")
+
+
+def customer_names() -> List[str]:
+    """Names from the company records: var/company.db (PARLEY_DB) and the pack's customers.csv."""
+    names: List[str] = []
+    db = Path(os.environ.get("PARLEY_DB") or ROOT / "var" / "company.db")
+    if db.exists():
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+                names += [row[0] for row in connection.execute("SELECT name FROM customers") if row[0]]
+        except sqlite3.Error:
+            pass
+    pack = Path(os.environ.get("COMPANY_DIR") or ROOT / "packs" / "brightwave")
+    try:
+        with (pack / "customers.csv").open(encoding="utf-8") as handle:
+            names += [row.get("name") or "" for row in csv.DictReader(handle)]
+    except OSError:
+        pass
+    return [n for n in names if n.strip()]

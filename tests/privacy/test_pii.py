@@ -1,10 +1,10 @@
-"""review/pii.py: personal data replaced by consistent fakes, entity spans kept valid."""
+"""privacy/pii.py: personal data replaced by consistent fakes, entity spans kept valid."""
 import re
 
 import pytest
 
 from review.annotate import markup, split_markup
-from review.pii import Scrubber, luhn_ok
+from privacy.pii import Scrubber, luhn_ok
 
 NAMES = ["Ana Lopez", "Ben Okafor", "Chloe Martin"]
 

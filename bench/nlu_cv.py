@@ -7,14 +7,23 @@ examples with the trained model in this process. Folds are stratified by intent 
 seed); retrieval intents count as their base intent (faq/..., chitchat/... -> faq, chitchat),
 as the pipeline has no ResponseSelector and DIET sees the base intent.
 
-Pipeline: tests/config.yml (the shipped config.yml with 40 DIET epochs) by default, with
---quick the same with 10 epochs and 2 folds, with --full config.yml itself (100 epochs). The
-FusionFeaturizer's request timeout is raised to 60 s (a busy machine must not turn embeddings
-into zeros); nothing else in the pipeline changes.
+Pipeline: the shipped config.yml by default (also with --quick, which runs 2 folds;
+`--config tests/config.yml` or any other file for another). A DIETClassifier in it gets
+`--epochs` if given (quick: 10). The FusionFeaturizer's request timeout is raised to 60 s (a
+busy machine must not turn embeddings into zeros); nothing else in the pipeline changes.
 Scored is the intent the assistant acts on, so an `nlu_fallback` (FallbackClassifier) counts
-as a miss; DIET's own best intent is reported beside it. Examples whose metadata describes a
+as a miss; the classifier's own best intent is reported beside it. Entities: precision, recall
+and F1 of the extracted entities against the annotated ones (same type and same characters),
+micro over all held-out examples and per entity type. Examples whose metadata describes a
 picture (data/nlu/multimodal.yml) are trained on but not scored: at run time the picture comes
 from the attachment store, which the multimodal_ablation section measures.
+
+Fallback thresholds: every held-out example keeps the classifier's top two confidences (the
+calibrated probabilities of LinearIntentClassifier), and the FallbackClassifier's `threshold`
+and `ambiguity_threshold` are chosen on a grid from them: the pair with the best macro-F1 of
+the intent acted on (fallback = miss) among those that keep the accuracy of the answers given
+at or above TARGET_PRECISION, ties to the higher threshold. `--thresholds` prints the table
+(the choice is written to config.yml by hand, with the figures, in its comment).
 
 The sentence embeddings come from the perception service through the cache and proxy of
 bench/banking77.py (each fold would otherwise embed the same texts again).
@@ -50,6 +59,10 @@ NAME = "nlu_cv"
 TITLE = "Parley NLU: cross-validated intent detection"
 FALLBACK = "nlu_fallback"
 SEED = 42
+# a fallback threshold must keep at least this share of the answered intents right
+TARGET_PRECISION = 0.95
+THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 13)]  # 0.05 .. 0.60
+AMBIGUITY = [0.0, 0.02, 0.05, 0.1]
 
 
 # ---------------------------------------------------------------- pure parts
@@ -89,6 +102,64 @@ def intent_metrics(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, A
     return result
 
 
+def entity_metrics(gold: Sequence[Sequence[Tuple[str, int, int]]],
+                   predicted: Sequence[Sequence[Tuple[str, int, int]]]) -> Dict[str, Any]:
+    """Micro precision, recall and F1 of (entity type, start, end) spans over all examples, and
+    per entity type."""
+    if len(gold) != len(predicted):
+        raise ValueError("need as many predictions as gold examples")
+    counts: Dict[str, List[int]] = {}  # type -> [true positives, predicted, gold]
+    for gold_spans, predicted_spans in zip(gold, predicted):
+        gold_set, predicted_set = set(gold_spans), set(predicted_spans)
+        for span in gold_set | predicted_set:
+            row = counts.setdefault(span[0], [0, 0, 0])
+            row[0] += span in gold_set and span in predicted_set
+            row[1] += span in predicted_set
+            row[2] += span in gold_set
+
+    def prf(tp: int, n_predicted: int, n_gold: int) -> Dict[str, Any]:
+        precision = tp / n_predicted if n_predicted else 0.0
+        recall = tp / n_gold if n_gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                "support": n_gold}
+
+    total = [sum(row[i] for row in counts.values()) for i in range(3)]
+    return {**prf(*total), "per_entity": {name: prf(*row) for name, row in sorted(counts.items())}}
+
+
+def fallback_outcome(gold: Sequence[str], ranked: Sequence[Sequence[Tuple[str, float]]], threshold: float,
+                     ambiguity: float) -> Dict[str, Any]:
+    """What the FallbackClassifier would make of the classifier's ranking (best two with their
+    confidences): nlu_fallback below `threshold` or within `ambiguity` of the second."""
+    acted = []
+    for ranking in ranked:
+        best = ranking[0] if ranking else ("<none>", 0.0)
+        second = ranking[1][1] if len(ranking) > 1 else 0.0
+        acted.append(FALLBACK if best[1] < threshold or best[1] - second < ambiguity else best[0])
+    answered = [(g, a) for g, a in zip(gold, acted) if a != FALLBACK]
+    metrics = intent_metrics(gold, acted)
+    return {"threshold": threshold, "ambiguity_threshold": ambiguity,
+            "fallback_rate": round(1 - len(answered) / len(gold), 4),
+            "answered_accuracy": round(sum(g == a for g, a in answered) / len(answered), 4) if answered else 0.0,
+            "accuracy": metrics["accuracy"], "macro_f1": metrics["macro"]["f1"]}
+
+
+def choose_thresholds(gold: Sequence[str], ranked: Sequence[Sequence[Tuple[str, float]]],
+                      thresholds: Sequence[float] = THRESHOLDS, ambiguities: Sequence[float] = AMBIGUITY,
+                      target: float = TARGET_PRECISION) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """(chosen outcome, every outcome on the grid): the best macro-F1 of the intent acted on
+    among the pairs whose answered accuracy is at least `target` (none: the highest answered
+    accuracy), ties to the higher threshold and ambiguity."""
+    grid = [fallback_outcome(gold, ranked, t, a) for t in thresholds for a in ambiguities]
+    good = [o for o in grid if o["answered_accuracy"] >= target]
+    if good:
+        best = max(good, key=lambda o: (o["macro_f1"], o["threshold"], o["ambiguity_threshold"]))
+    else:
+        best = max(grid, key=lambda o: (o["answered_accuracy"], o["macro_f1"]))
+    return best, grid
+
+
 def worst_first(per_intent: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
     """Intents by F1, lowest first (ties: more examples first, then name)."""
     return sorted(per_intent.items(), key=lambda item: (item[1]["f1"], -item[1]["support"], item[0]))
@@ -126,6 +197,11 @@ def fold_yaml(training_data: Any, examples: List[Any]) -> str:
     return part.nlu_as_yaml()
 
 
+def gold_spans(example: Any) -> List[Tuple[str, int, int]]:
+    return [(e["entity"], int(e["start"]), int(e["end"])) for e in example.get("entities") or []
+            if "start" in e and "end" in e]
+
+
 def fold_config(path: Path, epochs: Optional[int]) -> str:
     import yaml
 
@@ -159,8 +235,9 @@ def train_fold(number: int, config_text: str, data_text: str, work: Path, percep
     return work / f"fold{number}.tar.gz", time.monotonic() - started
 
 
-async def parse_all(model: Path, texts: List[str]) -> List[Tuple[str, str]]:
-    """(intent the assistant acts on, DIET's best intent other than nlu_fallback) per text."""
+async def parse_all(model: Path, texts: List[str]) -> List[Dict[str, Any]]:
+    """Per text: the intent the assistant acts on, the classifier's ranking without
+    nlu_fallback (name, confidence) and the entities as (type, start, end)."""
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import UserMessage
 
@@ -169,8 +246,12 @@ async def parse_all(model: Path, texts: List[str]) -> List[Tuple[str, str]]:
     for text in texts:
         parsed = await agent.processor.parse_message(UserMessage(text))
         acted = (parsed.get("intent") or {}).get("name") or "<none>"
-        ranking = [i["name"] for i in parsed.get("intent_ranking") or [] if i["name"] != FALLBACK]
-        results.append((acted, ranking[0] if ranking else acted))
+        ranking = [(i["name"], float(i.get("confidence") or 0.0)) for i in parsed.get("intent_ranking") or []
+                   if i["name"] != FALLBACK]
+        spans = [(e["entity"], int(e["start"]), int(e["end"])) for e in parsed.get("entities") or []
+                 if "start" in e and "end" in e]
+        results.append({"acted": acted, "best": ranking[0][0] if ranking else acted, "ranking": ranking[:2],
+                        "entities": spans})
     return results
 
 
@@ -202,12 +283,12 @@ def plot_confusion(gold: Sequence[str], predicted: Sequence[str], folder: Path) 
 
 
 def markdown(result: Dict[str, Any], info: Dict[str, Any], load_end: List[float], picture: str) -> str:
-    acted, diet = result["acted"], result["diet"]
+    acted, diet = result["acted"], result["classifier"]
     rows = [
         ["the assistant's intent (fallback = miss)", f"{acted['accuracy']:.3f}", f"{acted['macro']['precision']:.3f}",
          f"{acted['macro']['recall']:.3f}", f"{acted['macro']['f1']:.3f}", f"{acted['weighted']['precision']:.3f}",
          f"{acted['weighted']['recall']:.3f}", f"{acted['weighted']['f1']:.3f}"],
-        ["DIET's best intent", f"{diet['accuracy']:.3f}", f"{diet['macro']['precision']:.3f}",
+        ["the classifier's best intent", f"{diet['accuracy']:.3f}", f"{diet['macro']['precision']:.3f}",
          f"{diet['macro']['recall']:.3f}", f"{diet['macro']['f1']:.3f}", f"{diet['weighted']['precision']:.3f}",
          f"{diet['weighted']['recall']:.3f}", f"{diet['weighted']['f1']:.3f}"],
     ]
@@ -215,6 +296,30 @@ def markdown(result: Dict[str, Any], info: Dict[str, Any], load_end: List[float]
              for name, m in worst_first(acted["per_intent"])]
     mistakes = [[c["gold"], c["predicted"], c["count"]] for c in result["top_confusions"]]
     folds = result["folds"]
+    entities = result.get("entities") or {"precision": 0, "recall": 0, "f1": 0, "support": 0, "per_entity": {}}
+    entity_rows = [["all (micro)", f"{entities['precision']:.3f}", f"{entities['recall']:.3f}",
+                    f"{entities['f1']:.3f}", entities["support"]]]
+    entity_rows += [[name, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", m["support"]]
+                    for name, m in entities["per_entity"].items()]
+    chosen = result.get("thresholds") or {}
+    threshold_text = ""
+    if chosen.get("chosen"):
+        c = chosen["chosen"]
+        grid_rows = [[f"{o['threshold']:.2f}", f"{o['ambiguity_threshold']:.2f}", f"{o['fallback_rate']:.3f}",
+                      f"{o['answered_accuracy']:.3f}", f"{o['accuracy']:.3f}", f"{o['macro_f1']:.3f}"]
+                     for o in chosen["grid"] if o["ambiguity_threshold"] == c["ambiguity_threshold"]]
+        threshold_text = "\n".join([
+            f"Fallback thresholds from the held-out confidences (best macro-F1 of the intent acted on "
+            f"while at least {TARGET_PRECISION:.0%} of the answered intents are right): threshold "
+            f"{c['threshold']:.2f}, ambiguity_threshold {c['ambiguity_threshold']:.2f}: "
+            f"{c['fallback_rate']:.1%} fall back, {c['answered_accuracy']:.1%} of the answered right, "
+            f"accuracy {c['accuracy']:.3f}, macro-F1 {c['macro_f1']:.3f} (the config's own: threshold "
+            f"{chosen['configured']['threshold']}, ambiguity {chosen['configured']['ambiguity_threshold']}).",
+            "",
+            md_table(["threshold", "ambiguity", "fallback rate", "answered right", "accuracy", "macro F1"],
+                     grid_rows, numeric=[True] * 6),
+            "",
+        ])
     return "\n".join([
         f"Machine: {machine_line(info)}; load average at the end {load_end[0]}. {load_note(info)}",
         "",
@@ -233,6 +338,12 @@ def markdown(result: Dict[str, Any], info: Dict[str, Any], load_end: List[float]
         "",
         f"Macro-F1 per fold (the assistant's intent): {spread_text(result['fold_macro_f1'])}.",
         "",
+        "Entities (same type and characters as annotated; the whole pipeline's extractors):",
+        "",
+        md_table(["entity", "precision", "recall", "F1", "annotated"], entity_rows,
+                 numeric=[False, True, True, True, True]),
+        "",
+        threshold_text,
         "Per-intent F1 (the assistant's intent), worst first:",
         "",
         md_table(["intent", "F1", "precision", "recall", "examples"], worst,
@@ -252,17 +363,20 @@ def markdown(result: Dict[str, Any], info: Dict[str, Any], load_end: List[float]
 
 def options(parser: Any) -> None:
     parser.add_argument("--folds", type=int, default=None, help="folds (default 3; quick 2)")
-    parser.add_argument("--config", type=Path, default=None,
-                        help="pipeline (default tests/config.yml; --full: config.yml)")
+    parser.add_argument("--config", type=Path, default=None, help="pipeline (default: the shipped config.yml)")
+    parser.add_argument("--thresholds", action="store_true",
+                        help="print the fallback threshold grid from the held-out confidences")
     parser.add_argument("--epochs", type=int, default=None, help="DIET epochs (default: the config's; quick 10)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
+    import yaml
+
     started = time.time()
     args = arguments(__doc__.splitlines()[0], argv, extra=options)
     info = machine()
     folds = args.folds or (2 if args.quick else 3)
-    config_path = args.config or (ROOT / "config.yml" if args.full else ROOT / "tests" / "config.yml")
+    config_path = (args.config or ROOT / "config.yml").resolve()
     epochs = args.epochs or (10 if args.quick else None)
     out = results_dir(args.out)
     logs = out / f"{NAME}-logs"
@@ -275,6 +389,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     gold: List[str] = []
     acted: List[str] = []
     diet: List[str] = []
+    ranked: List[List[Tuple[str, float]]] = []
+    found_spans: List[List[Tuple[str, int, int]]] = []
+    annotated: List[List[Tuple[str, int, int]]] = []
     per_fold, train_seconds = [], []
     cache = EmbeddingCache(CACHE)
     with Perception(("embed",), "nlu-cv") as perception, EmbedProxy(perception.url, cache) as proxy:
@@ -293,24 +410,40 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             train_seconds.append(seconds)
             fold_gold = [labels[i] for i in scored]
             gold += fold_gold
-            acted += [a for a, _ in parsed]
-            diet += [d for _, d in parsed]
-            per_fold.append(intent_metrics(fold_gold, [a for a, _ in parsed])["macro"]["f1"])
+            acted += [p["acted"] for p in parsed]
+            diet += [p["best"] for p in parsed]
+            ranked += [p["ranking"] for p in parsed]
+            found_spans += [p["entities"] for p in parsed]
+            annotated += [gold_spans(examples[i]) for i in scored]
+            per_fold.append(intent_metrics(fold_gold, [p["acted"] for p in parsed])["macro"]["f1"])
             print(f"{NAME}: fold {number}: macro-F1 {per_fold[-1]:.3f}, training {seconds:.0f} s", flush=True)
         cache.save()
 
     acted_metrics = intent_metrics(gold, acted)
     diet_metrics = intent_metrics(gold, diet)
+    chosen, grid = choose_thresholds(gold, ranked)
+    fallback = next((c for c in yaml.safe_load(config_text)["pipeline"] if c["name"] == "FallbackClassifier"), {})
+    thresholds = {"chosen": chosen, "grid": grid, "target_answered_accuracy": TARGET_PRECISION,
+                  "configured": {"threshold": fallback.get("threshold"),
+                                 "ambiguity_threshold": fallback.get("ambiguity_threshold")}}
+    if args.thresholds:
+        for outcome in grid:
+            print(f"{NAME}: threshold {outcome['threshold']:.2f} ambiguity {outcome['ambiguity_threshold']:.2f}: "
+                  f"fallback {outcome['fallback_rate']:.3f}, answered right {outcome['answered_accuracy']:.3f}, "
+                  f"accuracy {outcome['accuracy']:.3f}, macro-F1 {outcome['macro_f1']:.3f}")
+        print(f"{NAME}: chosen {chosen}", flush=True)
     top = Counter((g, p) for g, p in zip(gold, acted) if g != p).most_common(10)
     rows, columns, matrix = confusion(gold, acted)
     result = {
         "folds": folds, "config": str(config_path.relative_to(ROOT)) if config_path.is_relative_to(ROOT) else str(config_path),
-        "epochs": epochs, "epochs_overridden": bool(epochs), "examples": len(examples),
+        "epochs": epochs, "epochs_overridden": bool(epochs) and "DIETClassifier" in config_text,
+        "examples": len(examples),
         "intents": len(set(labels)), "scored": len(gold), "picture_examples": sum(pictures),
         "fallbacks": sum(a == FALLBACK for a in acted), "seed": SEED,
         "train_s": [round(s, 1) for s in train_seconds],
         "train_s_mean": sum(train_seconds) / len(train_seconds),
-        "fold_macro_f1": spread(per_fold), "acted": acted_metrics, "diet": diet_metrics,
+        "fold_macro_f1": spread(per_fold), "acted": acted_metrics, "classifier": diet_metrics,
+        "entities": entity_metrics(annotated, found_spans), "thresholds": thresholds,
         "top_confusions": [{"gold": g, "predicted": p, "count": n} for (g, p), n in top],
         "confusion_matrix": {"rows": rows, "columns": columns, "counts": matrix},
         "mode": "quick" if args.quick else ("full" if args.full else "normal"),

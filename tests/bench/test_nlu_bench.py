@@ -139,7 +139,7 @@ def test_confusion_adds_fallback_column():
 
 def test_nlu_cv_markdown_lists_worst_intent_first():
     metrics = nlu_cv.intent_metrics(["a", "a", "b", "b"], ["a", "a", "a", "b"])
-    result = {"acted": metrics, "diet": metrics, "folds": 2, "examples": 4, "intents": 2, "config": "tests/config.yml",
+    result = {"acted": metrics, "classifier": metrics, "folds": 2, "examples": 4, "intents": 2, "config": "tests/config.yml",
               "epochs": 10, "epochs_overridden": True, "train_s_mean": 5.0, "scored": 4, "picture_examples": 0,
               "fallbacks": 0, "fold_macro_f1": {"rounds": 2, "median": 0.7, "min": 0.6, "max": 0.8},
               "top_confusions": [{"gold": "b", "predicted": "a", "count": 1}]}
@@ -160,3 +160,44 @@ def test_banking77_plot_is_written(tmp_path):
     result = {"accuracy": 0.93, "macro_f1": 0.93, "train_s": 1.0, "latency_ms": {"p50": 1.0, "p95": 2.0}}
     assert banking77.plot({"minilm-lr": result}, tmp_path).endswith("(banking77-accuracy.png)")
     assert (tmp_path / "banking77-accuracy.png").stat().st_size > 1000
+
+
+def test_entity_metrics_need_type_and_characters():
+    gold = [[("email", 10, 25), ("order_id", 30, 38)], [("product", 0, 7)], []]
+    found = [[("email", 10, 25), ("order_id", 30, 37)], [("product", 0, 7)], [("product", 3, 9)]]
+    result = nlu_cv.entity_metrics(gold, found)
+    assert result["support"] == 3
+    assert result["precision"] == 0.5 and result["recall"] == pytest.approx(0.6667, abs=1e-4)
+    assert result["per_entity"]["email"]["f1"] == 1.0 and result["per_entity"]["order_id"]["f1"] == 0.0
+    assert result["per_entity"]["product"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(0.6667, abs=1e-4),
+                                               "support": 1}
+
+
+def test_fallback_thresholds_from_held_out_confidences():
+    gold = ["a", "a", "b", "b", "c"]
+    ranked = [[("a", 0.9), ("b", 0.05)], [("a", 0.4), ("b", 0.38)], [("b", 0.7), ("a", 0.2)],
+              [("a", 0.25), ("b", 0.2)], [("c", 0.6), ("a", 0.3)]]
+    outcome = nlu_cv.fallback_outcome(gold, ranked, 0.3, 0.0)
+    assert outcome["fallback_rate"] == 0.2 and outcome["answered_accuracy"] == 1.0
+    assert nlu_cv.fallback_outcome(gold, ranked, 0.3, 0.05)["fallback_rate"] == 0.4  # 0.40 vs 0.38 too close
+    chosen, grid = nlu_cv.choose_thresholds(gold, ranked, thresholds=[0.1, 0.3, 0.5], ambiguities=[0.0, 0.05],
+                                            target=0.95)
+    assert len(grid) == 6
+    # 0.1 answers the wrong "a" (4 of 5 right); 0.3 without ambiguity keeps the most right answers
+    assert (chosen["threshold"], chosen["ambiguity_threshold"]) == (0.3, 0.0)
+    assert chosen["accuracy"] == 0.8
+
+
+def test_parley_shipped_trains_config_yml_nlu_pipeline():
+    import yaml
+
+    shipped = yaml.safe_load((banking77.ROOT / "config.yml").read_text())
+    config = banking77.rasa_config("parley-shipped", None)
+    assert "policies" not in config
+    names = [c["name"] for c in config["pipeline"]]
+    assert names == [c["name"] for c in shipped["pipeline"]]
+    assert "components.linear_intent_classifier.LinearIntentClassifier" in names
+    for ours, theirs in zip(config["pipeline"], shipped["pipeline"]):
+        differing = {k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k)}
+        assert differing <= {"timeout"}  # only the embedding request's patience
+    assert not banking77.VARIANTS["parley-shipped"]["slow"]

@@ -60,7 +60,10 @@ class ActionTroubleshoot(shared.SkillAction):
         if unknown:
             return abstain.say_unknown_code(dispatcher, unknown)
         earlier = abstain.asked_before(tracker)
-        query = f"{abstain.context_text(earlier)} {text}".strip()
+        context = abstain.context_text(earlier)
+        if abstain.unknown_in(context):  # an unknown code is not matched to a look-alike later either
+            context = ""
+        query = f"{context} {text}".strip()
         if not query:
             return abstain.ask_one_question(dispatcher)
         passages = abstain.passages_for(query)

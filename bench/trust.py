@@ -525,10 +525,22 @@ Worst examples (false assertions first):
 
 {common.md_table(["input id", "input", "reply", "why"], worst_rows, [False] * 4) if worst_rows else "none"}
 
+{degraded_note(figures)}
+
 Every reply with its scores: `trust-replies.json` beside this report. Rerun:
 `make bench ONLY=trust` or `.venv/dialogue/bin/python -m bench.trust` (`--quick`: every third
 input; `--model models/X.tar.gz` for another model, e.g. the shipped config's).
 """
+
+
+def degraded_note(figures: Dict[str, Any]) -> str:
+    """Turns answered below the assistant's best, counted in Rasa's log (bench/stack.py)."""
+    counts = figures.get("rasa_log")
+    if not counts:
+        return ""
+    return (f"Counted in Rasa's log over the run: {counts['embedding_timeouts']} messages understood without "
+            f"their sentence embedding (the perception service slower than the FusionFeaturizer's timeout) and "
+            f"{counts['action_apologies']} custom actions replaced by an apology.")
 
 
 def options(parser: Any) -> None:
@@ -558,7 +570,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             material = render(inputs, Path(scratch))
             results = measure(stack.url, inputs, material, scorer)
             model = Path(stack.model).name
-    figures = {**figures_of(results), "model": model, "machine_at_start": machine_before,
+            degraded = stack.log_counts()
+    figures = {**figures_of(results), "model": model, "rasa_log": degraded, "machine_at_start": machine_before,
                "load_average_end": [round(x, 2) for x in os.getloadavg()],
                "turn_seconds": common.summary([r["seconds"] for r in results], 2)}
     (folder / "trust-replies.json").write_text(json.dumps(results, indent=2) + "\n")

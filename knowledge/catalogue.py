@@ -394,9 +394,11 @@ class Catalogue:
 
     def nearest_categories(self, phrase: str,
                            embed: Optional[Callable[[Sequence[str]], np.ndarray]] = None,
-                           threshold: float = 0.45) -> List[str]:
-        """The categories closest to something we don't sell: by sentence embeddings when `embed`
-        is given (cosine at least `threshold`), else by words shared with the products' names."""
+                           threshold: float = 0.35, margin: float = 0.03) -> List[str]:
+        """The category closest to something we don't sell. With `embed` (sentence embeddings)
+        the best category by cosine to its name and products' names, when at least `threshold`
+        and `margin` above the second; else (or when the service fails) a category whose
+        products' names share a word with it (not a brand or a number)."""
         if not phrase:
             return []
         if embed is not None:
@@ -405,18 +407,21 @@ class Catalogue:
                 vectors = np.asarray(embed([phrase] + labels), dtype=float)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
                 sims = vectors[1:] @ vectors[0]
-                best = int(np.argmax(sims))
-                return [self.categories[best]] if sims[best] >= threshold else []
+                order = np.argsort(-sims)
+                best = int(order[0])
+                second = float(sims[order[1]]) if len(order) > 1 else -1.0
+                if sims[best] >= threshold and sims[best] - second >= margin:
+                    return [self.categories[best]]
+                return []
             except Exception:  # noqa: BLE001 - the service is down: the words decide
                 pass
-        asked = {stem(w) for w in words(phrase)} - QUESTION_WORDS
-        shared = []
+        asked = {stem(w) for w in words(phrase) if len(w) > 3 and not w.isdigit()}
+        asked -= QUESTION_WORDS | set(self.brands)
         for category in self.categories:
             names = {stem(w) for p in self.products if p.category == category for w in words(p.name)}
-            overlap = asked & names
-            if overlap and not all(w.isdigit() for w in overlap):
-                shared.append(category)
-        return shared[:1]
+            if asked & names:
+                return [category]
+        return []
 
     def describe_category(self, category: str) -> str:
         names = ", ".join(p.name for p in self.products if p.category == category)

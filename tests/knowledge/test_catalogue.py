@@ -134,8 +134,10 @@ def test_hints_rank_but_do_not_exclude(catalogue):
 
 
 def test_nearest_category_by_shared_words(catalogue):
+    """Without embeddings: a category whose products' names share a word, never by a brand."""
     assert catalogue.nearest_categories("washing machine") == ["kitchen"]
     assert catalogue.nearest_categories("game consoles") == []
+    assert catalogue.nearest_categories("Brightwave sunglasses") == []
 
 
 def test_nearest_category_by_embeddings(catalogue):
@@ -148,6 +150,20 @@ def test_nearest_category_by_embeddings(catalogue):
 
     assert catalogue.nearest_categories("a projector", embed=embed, threshold=0.5) == ["tv"]
     assert catalogue.nearest_categories("a projector", embed=embed, threshold=0.999) == []
+
+    def close_call(texts):
+        import numpy as np
+        # two categories almost as near: no lead, no nearest
+        rows = [[1.0, 0.0]] + [[1.0, 0.5] if t.startswith(("tv:", "monitor:")) else [0.0, 1.0]
+                               for t in texts[1:]]
+        return np.array(rows)
+
+    assert catalogue.nearest_categories("a projector", embed=close_call, threshold=0.5) == []
+
+    def down(texts):
+        raise ConnectionError("perception service down")
+
+    assert catalogue.nearest_categories("washing machine", embed=down) == ["kitchen"]
 
 
 def test_everything_comes_from_the_pack(tmp_path):

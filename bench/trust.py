@@ -104,6 +104,26 @@ def hedged(sentence: str) -> bool:
     return bool(HEDGE.search(sentence))
 
 
+BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+
+
+def statements(text: str) -> List[Tuple[str, bool]]:
+    """(sentence, hedged) for each sentence of a text. The items of a list (lines starting with
+    "-", "*", "•" or "1.") are hedged when the sentence that leads the list is ("It might be:")."""
+    found: List[Tuple[str, bool]] = []
+    lead = False
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        if BULLET.match(line):
+            found += [(part, lead or hedged(part)) for part in sentences(BULLET.sub("", line))]
+            continue
+        parts = sentences(line)
+        found += [(part, hedged(part)) for part in parts]
+        lead = bool(parts) and found[-1][1]
+    return found
+
+
 def price_value(match: re.Match) -> float:
     return float(match.group(1).replace(",", "") + (f".{match.group(2)}" if match.group(2) else ""))
 
@@ -242,7 +262,7 @@ class Scorer:
     def score(self, item: Dict[str, Any], reply: Reply, shown: Optional[str] = None) -> Score:
         shown = shown if shown is not None else str(item.get("text") or "")
         allow = self.allowed(item, shown)
-        asserted = " ".join(s for text in reply.texts for s in sentences(text) if not hedged(s))
+        asserted = " ".join(s for text in reply.texts for s, hedge in statements(text) if not hedge)
         false: List[str] = []
         for code in sorted(self.codes_in(asserted) - allow["codes"]):
             false.append(f"code {code}")
@@ -393,7 +413,7 @@ def measure(url: str, inputs: Sequence[Dict[str, Any]], material: Dict[str, Dict
         score = scorer.score(item, reply, shown_words(item, material)) if outcome == "ok" else None
         results.append({"id": item["id"], "kind": item["kind"], "group": item["group"],
                         "answerable": bool(item["answerable"]), "input": shown_words(item, material),
-                        "outcome": outcome, "seconds": round(seconds, 2), "reply": reply.text,
+                        "outcome": outcome, "seconds": round(seconds, 2), "reply": reply.text, "texts": reply.texts,
                         "buttons": reply.buttons, "transcript": reply.transcript,
                         **(score.as_dict() if score else {"false": [], "helpful": False, "clarifying": False,
                                                           "found": []})})
@@ -525,7 +545,7 @@ Worst examples (false assertions first):
 
 {common.md_table(["input id", "input", "reply", "why"], worst_rows, [False] * 4) if worst_rows else "none"}
 
-{degraded_note(figures)}
+{degraded_note(figures)}{" Scored again (`--rescore`) from that run's replies with the current labels and scorer." if figures.get("rescored") else ""}
 
 Every reply with its scores: `trust-replies.json` beside this report. Rerun:
 `make bench ONLY=trust` or `.venv/dialogue/bin/python -m bench.trust` (`--quick`: every third
@@ -543,9 +563,28 @@ def degraded_note(figures: Dict[str, Any]) -> str:
             f"{counts['action_apologies']} custom actions replaced by an apology.")
 
 
+def rescore(results: Sequence[Dict[str, Any]], inputs: Sequence[Dict[str, Any]], scorer: Scorer) -> List[Dict[str, Any]]:
+    """The replies of an earlier run (trust-replies.json) scored again with today's labels and
+    scorer, without the servers."""
+    labels = {item["id"]: item for item in inputs}
+    again = []
+    for result in results:
+        item = labels.get(result["id"])
+        if item is None:
+            continue
+        result = dict(result, answerable=bool(item["answerable"]), group=item["group"])
+        if result["outcome"] == "ok":
+            reply = Reply(texts=result.get("texts") or [result["reply"]], buttons=result.get("buttons") or [])
+            result.update(scorer.score(item, reply, result["input"]).as_dict())
+        again.append(result)
+    return again
+
+
 def options(parser: Any) -> None:
     parser.add_argument("--model", default=None, help="a trained model (default: tests/config.yml, trained if needed)")
     parser.add_argument("--ids", default="", help="comma-separated input ids (default: all)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the replies in the results folder's trust-replies.json again (no servers)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -565,6 +604,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     scorer = make_scorer()
     machine_before = common.machine()
     folder = common.results_dir(args.out)
+    if args.rescore:
+        earlier = json.loads((folder / "trust.json").read_text())
+        results = rescore(json.loads((folder / "trust-replies.json").read_text()), inputs, scorer)
+        kept = {key: earlier["figures"].get(key) for key in ("model", "rasa_log", "machine_at_start",
+                                                              "load_average_end", "turn_seconds")}
+        figures = {**figures_of(results), **kept, "rescored": True}
+        (folder / "trust-replies.json").write_text(json.dumps(results, indent=2) + "\n")
+        common.write_section("trust", "Trust: false assertions, helpful answers and clarifying questions",
+                             figures, report(figures), args.out, started)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-trust-") as scratch:
         with Stack("bench-trust", model=args.model) as stack:  # first: training may fail on a busy machine
             material = render(inputs, Path(scratch))

@@ -58,6 +58,22 @@ def test_hedged_candidates_questions_and_buttons_assert_nothing(scorer):
     assert echo.false == [] and echo.clarifying
 
 
+def test_a_list_led_by_a_hedge_offers_candidates(scorer):
+    item = unanswerable("Oops! We couldn't load this page.")
+    offered = Reply(texts=["I'm not sure which problem this is, and I'd rather not guess. It might be:\n"
+                           "- BW-R01 (Brightwave Mesh Router): The router has no internet connection from the provider.\n"
+                           "- BW-5003 (website): The website is under maintenance or overloaded.\n"
+                           "Is it one of these? Tap it for the fix, or tell me more."],
+                    buttons=["BW-R01: The router has no internet connection from the provider"])
+    score = scorer.score(item, offered)
+    assert score.false == [] and score.clarifying
+    # the same list led by a plain statement states the codes
+    stated = Reply(texts=["Here is what it means:\n- BW-R01: The router has no internet connection from the provider."])
+    assert scorer.score(item, stated).false == ["code BW-R01"]
+    assert trust.statements("It might be:\n- BW-R01\nCall us.\n- BW-T07") == [
+        ("It might be:", True), ("BW-R01", True), ("Call us.", False), ("BW-T07", False)]
+
+
 def test_a_code_typed_or_read_may_be_explained(scorer):
     typed = answerable("I keep getting BW-1002 at checkout", codes=["BW-1002"])
     reply = Reply(texts=["Error BW-1002 means: The card's expiry date has passed. What to do: Add a current card "
@@ -213,6 +229,17 @@ def test_figures_and_report():
     text = trust.report(figures)
     assert "| all | 13 | 8 | 5 | 25.0% (2) | 23.1% (3) | 60.0% (3) | 87.5% (7) | 75.0% (6) | 1 |" in text
     assert "safety warning" in text and "m.tar.gz" in text
+
+
+def test_replies_of_a_run_can_be_scored_again(scorer):
+    earlier = [dict(result(False), id="u-vague-01", input="my tv won't turn on", texts=[
+        "That sounds like error BW-T07: The selected input has no device connected."]),
+        dict(result(True), id="a-faq-01", input="Hi, I forgot my password and I can't sign in",
+             reply='On the sign-in screen tap "Forgot password?" and type your e-mail address.'),
+        dict(result(False), id="not-an-input-any-more")]
+    again = trust.rescore(earlier, trust.load_inputs(), scorer)
+    assert [r["id"] for r in again] == ["u-vague-01", "a-faq-01"]
+    assert again[0]["false"] == ["code BW-T07"] and again[1]["helpful"]
 
 
 def test_trust_is_a_section_of_make_bench():

@@ -32,7 +32,10 @@ input's labels by `Scorer` (pure, tested in tests/bench/test_trust.py):
     input that is not a safety issue.
   Codes, diagnoses, products and prices count only in sentences that do not hedge: a sentence
   with a question mark or words such as "not sure", "might", "could be", "one of these", "did
-  you mean", "don't sell" offers candidates or says what is not so, and asserts nothing.
+  you mean", "don't sell", "nearest", "instead" offers candidates or alternatives, or says what
+  is not so, and asserts nothing; the items of a list count as its leading sentence does ("It
+  might be:"). Products and prices after a plain no in the same message ("No, we don't sell
+  that. The nearest we carry are ...") are alternatives, not claims.
   Passages and the safety warning count wherever they appear.
 - **helpful** (answerable inputs): no false assertion, and the reply contains one of the
   expected facts: a phrase of `expect` (lowercase, punctuation loosened) or its regex, the
@@ -76,8 +79,12 @@ HEDGE = re.compile(
     r"can't tell|cannot tell|can't match|cannot match|couldn't match|don't know|do not know|"
     r"don't recogni[sz]e|do not recogni[sz]e|not a code|isn't a code|is not a code|not one (?:i|we) know|"
     r"didn't find|couldn't find|could not find|can't find|no (?:such|match)|not in our catalogue|"
-    r"(?:don't|do not|doesn't|does not) (?:sell|have|carry|stock|offer|list)|we only sell)\b",
+    r"(?:don't|do not|doesn't|does not) (?:sell|have|carry|stock|offer|list)|we only sell|"
+    r"nearest|closest|instead|similar|alternatives?)\b",
     re.I)
+# a plain no: what follows it in the same message (products, prices) is offered instead, not claimed
+PLAIN_NO = re.compile(r"^\W*no\b|\b(?:don't|do not|doesn't|does not) (?:sell|have|carry|stock|offer)\b|"
+                      r"\bnot in our catalogue\b|\bwe have no\b|\bfound none\b|\bisn't one of ours\b", re.I)
 AGENT = re.compile(r"\b(?:agent|human|real person|a person|someone (?:from|on) (?:our|the) team|colleague|"
                    r"support team|customer service)\b", re.I)
 STOP_USING = re.compile(r"\bstop using\b.{0,60}\bunplug|\bunplug\b.{0,60}\bstop using", re.I | re.S)
@@ -122,6 +129,18 @@ def statements(text: str) -> List[Tuple[str, bool]]:
         found += [(part, hedged(part)) for part in parts]
         lead = bool(parts) and found[-1][1]
     return found
+
+
+def before_no(text: str) -> str:
+    """The unhedged sentences of a message up to its first plain no ("No, we don't sell that."):
+    products and prices after it are alternatives offered, not claims about what was asked."""
+    kept = []
+    for sentence, hedge in statements(text):
+        if PLAIN_NO.search(sentence):
+            break
+        if not hedge:
+            kept.append(sentence)
+    return " ".join(kept)
 
 
 def price_value(match: re.Match) -> float:
@@ -263,6 +282,7 @@ class Scorer:
         shown = shown if shown is not None else str(item.get("text") or "")
         allow = self.allowed(item, shown)
         asserted = " ".join(s for text in reply.texts for s, hedge in statements(text) if not hedge)
+        claimed = " ".join(before_no(text) for text in reply.texts)
         false: List[str] = []
         for code in sorted(self.codes_in(asserted) - allow["codes"]):
             false.append(f"code {code}")
@@ -271,9 +291,9 @@ class Scorer:
                 false.append(f"diagnosis {code}")
         if self.safety_in(reply.text) and not item.get("safety"):
             false.append("safety warning")
-        for sku in sorted(self.products_in(asserted) - allow["skus"]):
+        for sku in sorted(self.products_in(claimed) - allow["skus"]):
             false.append(f"product {self.products[sku].name}")
-        for price in sorted(prices_in(asserted) - allow["prices"]):
+        for price in sorted(prices_in(claimed) - allow["prices"]):
             false.append(f"price ${price:,.2f}")
         excused = self.passages_in(allow["code_texts"]) if allow["code_texts"] else set()
         for passage in sorted(self.passages_in(reply.texts) - excused):

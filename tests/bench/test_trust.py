@@ -115,11 +115,17 @@ def test_products_and_prices_outside_the_labels_are_false(scorer):
     # a price stated for a product we don't sell
     console = scorer.score(unanswerable("how much is the iPhone 15?"), Reply(texts=["It costs $699.00."]))
     assert console.false == ["price $699.00"]
-    # a plain no, with the nearest category the labels allow
-    reader = scorer.score(unanswerable("Can I buy an e-reader from you?", products=["BW-TB-1101"]),
-                          Reply(texts=["We don't sell e-readers. The closest we have is the Slate 11 tablet "
-                                       "($449.00)."]))
-    assert reader.false == []
+    # a plain no, then the nearest category: alternatives offered, not claims
+    reader = unanswerable("Can I buy an e-reader from you?")
+    assert scorer.score(reader, Reply(texts=["We don't sell e-readers. The Slate 11 tablet ($449.00) reads "
+                                             "books well."])).false == []
+    assert scorer.score(reader, Reply(texts=[
+        'No, we don\'t sell that: there is no "e-reader" in our catalogue. The nearest we carry are our tablets:\n'
+        "- Brightwave Slate 11 Tablet: $449.00 (11-inch 120 Hz display, 128 GB, stylus support)"])).false == []
+    # but a product we don't have answered as one we do is a claim
+    aero = scorer.score(unanswerable("How much does the Aero 15 cost?"), Reply(texts=[
+        "Yes, we sell the Brightwave Aero 14 Laptop: $899.00 (14-inch 2.8K display)."]))
+    assert aero.false == ["product Brightwave Aero 14 Laptop", "price $899.00"]
 
 
 def test_refurbished_and_new_products_are_told_apart(scorer):

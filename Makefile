@@ -46,7 +46,7 @@ review: envs  ## run the review inbox alone (port 5006; creates a first login "a
 	@$(ENV) .venv/dialogue/bin/python -m review.users ensure-admin && exec .venv/dialogue/bin/python -m review
 
 shell: envs  ## talk to the assistant in the terminal (needs perception and actions running)
-	@$(ENV) exec .venv/dialogue/bin/rasa shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
+	@$(ENV) exec .venv/dialogue/bin/python -m rasa_extensions shell --model "$$(scripts/train.sh | tail -n 1)" --endpoints endpoints.yml
 
 audit:  ## known vulnerabilities in both Python environments (pip-audit; fails on a fixable one not in security/audit-allowlist.txt)
 	@scripts/audit.sh

@@ -4,8 +4,8 @@
 database and the lock store (Redis in scale-out) answer; 503 {"error": {"code": "not_ready",
 "message"}, "tracker_store": ..., "lock_store": ...} otherwise, so a load balancer takes the
 instance out. GET /webhooks/health/ is liveness (always 200 while the process serves).
-Building the channel also installs the tracker-store guards (stores/strict_sql.py): no silent
-fallback to memory for StrictSQLTrackerStore, and an unknown tracker-store type stops start-up.
+Building the channel checks that Rasa was started with its extensions (rasa_extensions: the
+strict tracker store among them) and stops start-up otherwise.
 """
 from __future__ import annotations
 
@@ -18,9 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from resilience import actions as action_fallback
-from stores import lock_guard
-from stores.strict_sql import install_guards
+import rasa_extensions
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +56,7 @@ class HealthInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "HealthInput":
-        # before the agent (and its tracker store) is loaded; also installed by the REST channel,
-        # so a deployment without it keeps the action apology and the lock-store guard
-        install_guards()
-        action_fallback.install()
-        lock_guard.install()
+        rasa_extensions.require_installed(cls.name())  # a plain `rasa run`: stops here
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -134,7 +134,7 @@ from attachments.store import AttachmentStore
 from channels import bounds
 from perception.client import PerceptionClient, PerceptionError, PerceptionUnavailable
 from perception.formats import kind_of, sniff
-from stores.lock_guard import LockStoreUnavailable
+from stores.redis_lock import LockStoreUnavailable
 from stores.strict_sql import StoreUnavailable
 
 logger = logging.getLogger(__name__)

@@ -33,8 +33,7 @@ from rasa.core.lock_store import LockError
 
 from channels import guard, sessions
 from channels.multimodal import MultimodalInput, RequestRefused, lock_store_down, store_down
-from resilience import actions as action_fallback
-from stores import lock_guard
+import rasa_extensions
 from stores.strict_sql import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -78,10 +77,7 @@ class GuardedRestInput(RestInput):
         unknown = sorted(set(options) - {"max_body_bytes", "max_text_chars", "public"})
         if unknown:
             raise ValueError(f"rest channel: unknown option(s) {', '.join(unknown)}")
-        # built before the first message: an apology for failed or slow custom actions
-        # (resilience/actions.py), explicit Redis lock-store errors (stores/lock_guard.py)
-        action_fallback.install()
-        lock_guard.install()
+        rasa_extensions.require_installed(cls.name())  # a plain `rasa run`: stops here
         return cls(**options)
 
     def __init__(self, max_body_bytes: int = 65536, max_text_chars: int = 5000,

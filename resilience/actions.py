@@ -5,8 +5,8 @@ Rasa 3.6's RemoteAction posts to the action server with a fixed 5-minute timeout
 fails, the processor logs the traceback, drops the action's events and goes on, so the customer
 gets nothing (or waits minutes) and may get further actions predicted without the missing slots.
 
-`install()` wraps `RemoteAction.run` (idempotent; channels/rest.py calls it when Rasa builds its
-channels, before a message is handled):
+`bounded()` makes the replacement for `RemoteAction.run` (rasa_extensions installs it before Rasa
+starts, so every channel and the HTTP API get it):
 
 - every call to the action server, form validation actions (`validate_<form>`) included, is
   bounded by the action timeout: `timeout` (seconds) under `action_endpoint:` in endpoints.yml,
@@ -42,7 +42,7 @@ import asyncio
 import logging
 import os
 from collections import OrderedDict
-from typing import Any, List, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, List, Optional, Set, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ TIMEOUT_ENV = "PARLEY_ACTION_TIMEOUT"
 APOLOGY_RESPONSE = "utter_technical_problem"
 APOLOGY_TEXT = ("Sorry, something went wrong on my side and I can't look that up right now. "
                 "Please try again in a few minutes, or ask for an agent.")
-
-_installed = False
 
 
 def action_timeout(endpoint: Any) -> float:
@@ -142,16 +140,13 @@ class _FailedTurns:
 _failed = _FailedTurns()
 
 
-def install() -> None:
-    """Idempotent: bounded, graceful RemoteAction.run (see the module docstring)."""
-    global _installed
-    if _installed:
-        return
-    from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart, RemoteAction
+def bounded(original_run: Callable[..., Awaitable[List[Any]]]) -> Callable[..., Awaitable[List[Any]]]:
+    """A replacement for RemoteAction.run that calls `original_run` within the action timeout and
+    turns its failures into an apology (see the module docstring). rasa_extensions installs it."""
+    from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart
     from rasa.shared.exceptions import RasaException
 
     action_timeout(None)  # a bad PARLEY_ACTION_TIMEOUT stops start-up
-    original_run = RemoteAction.run
 
     async def run(self, output_channel, nlg, tracker, domain):  # type: ignore[no-untyped-def]
         if not self.action_endpoint:  # a configuration error: Rasa's own message
@@ -177,6 +172,4 @@ def install() -> None:
         logger.error("action %s: the customer gets an apology", name)
         return await apology(name, output_channel, nlg, tracker, domain)
 
-    run.__doc__ = "RemoteAction.run bounded by the action timeout; failures become an apology."
-    RemoteAction.run = run
-    _installed = True
+    return run

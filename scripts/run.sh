@@ -29,7 +29,9 @@ if [ -z "${RASA_TOKEN:-}" ]; then
   [ -s var/rasa_token ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > var/rasa_token)
   RASA_TOKEN="$(cat var/rasa_token)"
 fi
-start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
+# Rasa with Parley's extensions (rasa_extensions: strict tracker store, bounded custom actions);
+# the arguments are `rasa run`'s
+start "Rasa server" "$logs/rasa.log" "$VENV_DIALOGUE/bin/python" -m rasa_extensions run --model "$model" \
   --endpoints endpoints.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$RASA_PORT" \
   --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$RASA_PORT}"
 wait_up "Rasa server" "http://127.0.0.1:$RASA_PORT/" 300 "$logs/rasa.log"

@@ -86,9 +86,10 @@ if [ -z "${RASA_TOKEN:-}" ]; then
   RASA_TOKEN="$(cat var/rasa_token)"
 fi
 # The instances listen on loopback only, behind nginx, and trust its X-Forwarded-For (one proxy)
-# for the per-address rate limits; otherwise every customer would share nginx's address.
+# for the per-address rate limits; otherwise every customer would share nginx's address. Each is
+# `rasa run` with Parley's extensions (rasa_extensions: no silent fallback to memory).
 for port in "${RASA_PORTS[@]}"; do  # one after the other: the first creates the database and tables
-  start "Rasa $port" "$logs/rasa-$port.log" env SANIC_PROXIES_COUNT=1 "$VENV_DIALOGUE/bin/rasa" run --model "$model" \
+  start "Rasa $port" "$logs/rasa-$port.log" env SANIC_PROXIES_COUNT=1 "$VENV_DIALOGUE/bin/python" -m rasa_extensions run --model "$model" \
     --interface 127.0.0.1 --endpoints endpoints.scaled.yml --credentials credentials.yml --logging-config-file privacy/logging.yml --port "$port" \
     --enable-api --auth-token="$RASA_TOKEN" --cors "${RASA_CORS:-http://localhost:$LB_PORT}"
   wait_up "Rasa $port" "http://127.0.0.1:$port/webhooks/health/ready" 400 "$logs/rasa-$port.log"

@@ -1,1 +1,2 @@
-"""Tracker store guards for scale-out (see stores/strict_sql.py)."""
+"""Stores for scale-out, named in endpoints.scaled.yml: the strict SQL tracker store
+(stores/strict_sql.py) and the Redis lock store with explicit failures (stores/redis_lock.py)."""

@@ -4,14 +4,14 @@ Rasa 3.6 wraps every tracker store in FailSafeTrackerStore (rasa/core/agent.py):
 database is down, `retrieve` answers None (a fresh tracker: the conversation forks) and `save`
 goes to an InMemoryTrackerStore (events lost on restart, invisible to the other instances).
 It also replaces a tracker-store `type` it cannot import by an InMemoryTrackerStore with a
-warning. `install_guards()` (called by channels/health.py when Rasa builds its channels, before
-the agent loads) changes both: a StrictSQLTrackerStore is used unwrapped, so its errors reach the
+warning. The two functions at the end replace both (rasa_extensions installs them before Rasa
+starts, whatever the channels): a StrictSQLTrackerStore is used unwrapped, so its errors reach the
 channel (StoreUnavailable -> 503 from the multimodal channel), and an unknown type stops start-up.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Text
+from typing import Any, Callable, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -57,35 +57,27 @@ class StrictSQLTrackerStore(SQLTrackerStore):
             connection.execute(sa.text("SELECT 1"))
 
 
-_installed = False
+def create_tracker_store(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A replacement for Agent._create_tracker_store: a StrictSQLTrackerStore is used as it is,
+    any other store goes through `original` (Rasa's FailSafeTrackerStore wrapper)."""
 
-
-def install_guards() -> None:
-    """Idempotent: no FailSafe wrapper around a StrictSQLTrackerStore; unknown types fail."""
-    global _installed
-    if _installed:
-        return
-    import rasa.core.tracker_store as tracker_store_module
-    from rasa.core.agent import Agent
-
-    original_wrap = Agent._create_tracker_store
-
-    def create_tracker_store(store, domain):
+    def create(store: Any, domain: Any) -> Any:
         if isinstance(store, StrictSQLTrackerStore):
             store.domain = domain
             return store
-        return original_wrap(store, domain)
+        return original(store, domain)
 
-    def load_from_module_name(domain, store, event_broker=None):
-        import rasa.shared.utils.common
+    return create
 
-        try:
-            store_class = rasa.shared.utils.common.class_from_module_path(store.type)
-        except (AttributeError, ImportError) as error:
-            raise SystemExit(f"tracker_store type {store.type!r} not found: "
-                             f"use SQL, redis, mongod, dynamo or a module path") from error
-        return store_class(host=store.url, domain=domain, event_broker=event_broker, **store.kwargs)
 
-    Agent._create_tracker_store = staticmethod(create_tracker_store)
-    tracker_store_module._load_from_module_name_in_endpoint_config = load_from_module_name
-    _installed = True
+def load_from_module_name(domain: Any, store: Any, event_broker: Any = None) -> Any:
+    """A replacement for rasa.core.tracker_store._load_from_module_name_in_endpoint_config:
+    a tracker_store `type` that cannot be imported stops start-up instead of becoming memory."""
+    import rasa.shared.utils.common
+
+    try:
+        store_class = rasa.shared.utils.common.class_from_module_path(store.type)
+    except (AttributeError, ImportError) as error:
+        raise SystemExit(f"tracker_store type {store.type!r} not found: "
+                         f"use SQL, redis, mongod, dynamo or a module path") from error
+    return store_class(host=store.url, domain=domain, event_broker=event_broker, **store.kwargs)

@@ -191,16 +191,17 @@ def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tra
                token: str, timeout: float = 400, attachments_dir: Optional[Path] = None,
                extra_env: Optional[Dict[str, str]] = None, endpoints: str = "endpoints.yml",
                port: Optional[int] = None, extra_args: Optional[List[str]] = None,
-               wait: bool = True) -> Service:
-    """Rasa with the test credentials; `wait=False` returns it launched, for `start_together`."""
+               wait: bool = True, credentials: str = "credentials.yml") -> Service:
+    """Rasa as scripts/run.sh starts it (`python -m rasa_extensions run`: Parley's extensions
+    installed), with the test credentials; `wait=False` returns it launched, for `start_together`."""
     port = port or free_port()  # a fixed port: the same instance restarted
     env = base_env(ACTION_ENDPOINT_URL=f"{actions_url}/webhook", PERCEPTION_URL=perception_url,
                    TRACKER_URL=f"sqlite:///{tracker_db}", PARLEY_CHANNEL_SECRET=CHANNEL_SECRET)
     if attachments_dir is not None:  # the multimodal channel's AttachmentStore
         env["ATTACHMENTS_DIR"] = str(attachments_dir)
     env.update(extra_env or {})  # e.g. the Slack channel's token and API URL
-    command = [str(VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", model,
-               "--endpoints", endpoints, "--credentials", "credentials.yml",
+    command = [str(VENV_DIALOGUE / "bin" / "python"), "-m", "rasa_extensions", "run", "--model", model,
+               "--endpoints", endpoints, "--credentials", credentials,
                "--port", str(port), "--enable-api", f"--auth-token={token}", *(extra_args or [])]
     service = Service(name, command, env, f"http://127.0.0.1:{port}/").launch()
     return service.ready(timeout) if wait else service

@@ -42,7 +42,7 @@ INNER_TESTS = [
     "tests/e2e/test_multimodal.py::test_pasted_screenshot_is_answered_with_its_fix",
     "tests/e2e/test_multimodal.py::test_voice_note_is_answered_like_the_same_words_typed",
 ]
-KINDS = {"perception": ["-m", "perception"], "actions": ["-m", "rasa_sdk"], "rasa": ["rasa", "run"]}
+KINDS = {"perception": ["-m", "perception"], "actions": ["-m", "rasa_sdk"], "rasa": ["rasa_extensions", "run"]}
 INNER_TIMEOUT = 3600  # perception and Rasa start-ups, training only if models/ lacks the model
 
 

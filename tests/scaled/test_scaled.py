@@ -75,7 +75,8 @@ def test_a_mistyped_tracker_store_type_stops_start_up(cluster, trained_model, tm
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text((services.ROOT / "endpoints.scaled.yml").read_text().replace(
         "stores.strict_sql.StrictSQLTrackerStore", "stores.strict_sql.StrictSQLTrakcerStore"))
-    command = [str(services.VENV_DIALOGUE / "bin" / "rasa"), "run", "--model", trained_model,
+    command = [str(services.VENV_DIALOGUE / "bin" / "python"), "-m", "rasa_extensions", "run",
+               "--model", trained_model,
                "--endpoints", str(endpoints), "--credentials", "credentials.yml",
                "--port", str(services.free_port())]
     env = services.base_env(PARLEY_CHANNEL_SECRET=services.CHANNEL_SECRET, **cluster.env)

@@ -1,12 +1,12 @@
-"""Redis lock store failures, made explicit (scale-out: endpoints.scaled.yml, `lock_store: redis`).
+"""The Redis lock store with explicit failures (scale-out: endpoints.scaled.yml,
+`lock_store: type: stores.redis_lock.GuardedRedisLockStore`).
 
 Rasa 3.6 processes a message only under its conversation's ticket lock. With Redis down,
 `RedisLockStore.issue_ticket` already raises `LockError` before anything is processed, but two
 other paths are unclear: a Redis error while waiting for the lock (`_acquire_lock` polls Redis)
 escapes as a raw redis ConnectionError, and a Redis error while releasing the lock after the turn
-was processed and saved (`cleanup`) makes that processed turn look failed to the client.
-`install()` (idempotent; channels/rest.py calls it when Rasa builds its channels) patches
-`RedisLockStore` only:
+was processed and saved (`cleanup`) makes that processed turn look failed to the client. This
+subclass changes those three methods:
 
 - `issue_ticket` and `_acquire_lock`: any Redis error becomes `LockStoreUnavailable` (a
   `LockError`): the message was NOT processed; the REST and multimodal channels answer
@@ -21,8 +21,10 @@ next message is handled without restarting Rasa. Logs carry error types, never s
 from __future__ import annotations
 
 import logging
+from typing import Any, Optional, Text
 
-from rasa.core.lock_store import LockError
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore, TicketLock
+from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
@@ -31,47 +33,40 @@ class LockStoreUnavailable(LockError):
     """The lock store cannot be reached: the message was not processed."""
 
 
-_installed = False
+class GuardedRedisLockStore(RedisLockStore):
+    """RedisLockStore whose Redis errors mean "not processed" (see the module docstring)."""
 
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
+        # Rasa builds a lock store named by module path as cls(endpoint_config=...): its `url`
+        # is Redis's host, the other keys (port, db, password, key_prefix, ...) are
+        # RedisLockStore's own arguments, as for `type: redis`.
+        if endpoint_config is not None:
+            if endpoint_config.url:
+                kwargs.setdefault("host", endpoint_config.url)
+            kwargs = {**endpoint_config.kwargs, **kwargs}
+        super().__init__(**kwargs)
 
-def install() -> None:
-    """Idempotent: see the module docstring."""
-    global _installed
-    if _installed:
-        return
-    from rasa.core.lock_store import RedisLockStore
-
-    original_issue = RedisLockStore.issue_ticket
-    original_acquire = RedisLockStore._acquire_lock
-    original_cleanup = RedisLockStore.cleanup
-
-    def issue_ticket(self, conversation_id, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
         try:
-            return original_issue(self, conversation_id, *args, **kwargs)
-        except LockStoreUnavailable:
-            raise
+            return super().issue_ticket(conversation_id, lock_lifetime)
         except Exception as error:  # Rasa wraps the Redis error in a LockError
             cause = error.__cause__ or error.__context__ or error
             raise LockStoreUnavailable(f"lock store unavailable: {type(cause).__name__}") from error
 
-    async def acquire_lock(self, conversation_id, ticket, wait_time_in_seconds):  # type: ignore[no-untyped-def]
+    async def _acquire_lock(self, conversation_id: Text, ticket: int,
+                            wait_time_in_seconds: float) -> TicketLock:
         import redis
 
         try:
-            return await original_acquire(self, conversation_id, ticket, wait_time_in_seconds)
+            return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         except redis.exceptions.RedisError as error:
             raise LockStoreUnavailable(f"lock store unavailable: {type(error).__name__}") from error
 
-    def cleanup(self, conversation_id, ticket_number):  # type: ignore[no-untyped-def]
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
         import redis
 
         try:
-            original_cleanup(self, conversation_id, ticket_number)
+            super().cleanup(conversation_id, ticket_number)
         except redis.exceptions.RedisError as error:
             logger.error("lock store: releasing a lock failed (%s); it expires by itself",
                          type(error).__name__)
-
-    RedisLockStore.issue_ticket = issue_ticket
-    RedisLockStore._acquire_lock = acquire_lock
-    RedisLockStore.cleanup = cleanup
-    _installed = True

@@ -9,6 +9,7 @@
 - A safety warning comes only from a safety code actually given or from safety words
   (actions/devices.py), never from a likely match.
 """
+import threading
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -21,6 +22,26 @@ from knowledge.trust import Decision, error_passages, limits_for, unknown_codes,
 # the one clarifying question; a reply to it is read together with the message it asked about
 QUESTION = "What were you doing when it happened, and on which device or page?"
 NOT_SURE = "I'm not sure which problem this is, and I'd rather not guess."
+
+
+_warming = threading.Event()
+
+
+def warm_up() -> None:
+    """Embed the passages and the error codes once, in the background, at the first message: the
+    first search would otherwise pay for it inside an action's time limit."""
+    if _warming.is_set():
+        return
+    _warming.set()
+
+    def embed() -> None:
+        for build in (shared.index, code_index):
+            try:
+                build().scores("warm up")
+            except Exception:  # noqa: BLE001 - only a head start; the search itself retries
+                pass
+
+    threading.Thread(target=embed, name="trust-warm-up", daemon=True).start()
 
 
 def code_index() -> KnowledgeIndex:
@@ -122,6 +143,15 @@ def context_text(message: Optional[Dict[str, Any]]) -> str:
     words = str(message.get("text") or "").replace(shared.IMAGE_TOKEN, " ")
     pictures = [str(p.get("text") or "") for p in shared.message_images(message)]
     return " ".join([words] + pictures).strip()[: shared.MAX_TEXT_CHARS]
+
+
+def snippet(lines: List[str], limit: int = 90) -> str:
+    """What a screen says, for quoting it back: its lines of two words or more, the company's
+    name (a header) left out."""
+    kept = [line for line in (without_company(line, shared.pack()) for line in lines)
+            if len(line.split()) >= 2]
+    text = " ".join(kept or lines)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def unknown_in(text: str) -> List[str]:

@@ -456,8 +456,7 @@ def answer_screen(dispatcher, tracker: Tracker, picture: Picture, words: str) ->
     buttons, or one question (actions/abstain.py)."""
     if not picture.text or picture.confidence < _threshold("min_text_confidence", MIN_TEXT_CONFIDENCE):
         return low_confidence_question(dispatcher, picture)
-    snippet = next((line for line in picture.lines if len(line.split()) >= 2), picture.lines[0])
-    lead = (f"I can read your {picture.noun} (\"{snippet[:80]}\"), but I can't match it to a problem "
+    lead = (f"I can read your {picture.noun} (\"{abstain.snippet(picture.lines)}\"), but I can't match it to a problem "
             "I know for sure: it shows no error code of ours.")
     codes = abstain.likely_codes(f"{words} {picture.text}")
     if codes.candidates:
@@ -676,6 +675,7 @@ class ActionReadAttachments(Action):
         return "action_read_attachments"
 
     async def run(self, dispatcher, tracker, domain):
+        abstain.warm_up()
         try:
             has_image = bool(shared.latest_images(tracker))
         except Exception as error:  # noqa: BLE001 - a slot mapping must never break the turn

@@ -118,7 +118,7 @@ def test_safety_guess_is_not_escalated(assistant):
 
 def test_safety_words_are_escalated(assistant):
     before = tickets(assistant)
-    answer = said(send(assistant, sender(), "my power bank is too hot to touch and smells like burning"))
+    answer = said(send(assistant, sender(), "my phone got too hot to touch and there's a burning smell"))
     assert "stop using" in answer and "unplug" in answer and "tck-" in answer
     assert tickets(assistant) == before + 1
 

@@ -34,13 +34,8 @@ def choice_buttons(products: Sequence[Product]) -> List[Dict[str, str]]:
 
 
 def catalogue() -> Catalogue:
-    """The catalogue of the current pack (rebuilt when `shared.reset()` drops the pack)."""
-    pack = shared.pack()
-    cached = shared._cache.get("catalogue")
-    if cached is None or cached.pack is not pack:
-        cached = Catalogue.from_pack(pack)
-        shared._cache["catalogue"] = cached
-    return cached
+    """The catalogue of the current pack, built once (`shared.reset()` drops it with the pack)."""
+    return shared._cached("catalogue", lambda: Catalogue.from_pack(shared.pack()))
 
 
 def _embed():

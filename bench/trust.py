@@ -44,12 +44,17 @@ input's labels by `Scorer` (pure, tested in tests/bench/test_trust.py):
   agent (agent, a person, someone from the team). "Honest" clarifying: clarifying with no false
   assertion.
 
+An input without a reply (an HTTP error, a timeout, or the multimodal channel's apology for a
+picture or voice note it could not use, e.g. the perception service slower than its timeout) is
+an error: it counts as neither helpful nor clarifying, and the tables give the number.
+
 The section writes trust.json (figures), trust.md and trust-replies.json (every input with its
-reply and its scores).
+reply and its scores); `--rescore` scores the replies of that file again, without the servers.
 """
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 import signal
@@ -149,6 +154,13 @@ def price_value(match: re.Match) -> float:
 
 def prices_in(text: str) -> Set[float]:
     return {price_value(match) for match in PRICE.finditer(text or "")}
+
+
+def prices_said(text: str) -> Set[float]:
+    """Amounts a customer wrote either way: "$400" or "400 dollars" ("bucks", "USD")."""
+    words = {float(m.group(1).replace(",", "")) for m in
+             re.finditer(r"(?<![\w.])(\d[\d,]*(?:\.\d{1,2})?)\s*(?:dollars?|bucks|usd)\b", text or "", re.I)}
+    return prices_in(text) | words
 
 
 def canonical_code(match: re.Match) -> str:
@@ -269,7 +281,7 @@ class Scorer:
             codes |= self.codes_in(passage.body)
         skus = set(item.get("products") or []) | self.products_in(shown)
         prices = {float(str(p).replace("$", "").replace(",", "")) for p in item.get("prices") or []}
-        prices |= prices_in(shown) | {self.products[sku].price_usd for sku in skus if sku in self.products}
+        prices |= prices_said(shown) | {self.products[sku].price_usd for sku in skus if sku in self.products}
         code_texts = " ".join(f"{self.codes[c].cause} {self.codes[c].fix}" for c in codes if c in self.codes)
         for passage in passages:
             prices |= prices_in(passage.body)
@@ -418,6 +430,21 @@ def send(url: str, item: Dict[str, Any], material: Dict[str, Dict[str, Any]], ti
         return "bad_json", None, seconds
 
 
+@functools.lru_cache(maxsize=1)
+def apology_notes() -> Tuple[str, ...]:
+    """The multimodal channel's notes for a picture or voice note it could not use (bench/load.py)."""
+    from bench.load import _apologies
+
+    return _apologies()
+
+
+def apologised(item: Dict[str, Any], reply: Reply) -> bool:
+    """A screenshot or voice note the channel gave up on (e.g. the perception service slower than
+    its timeout): an error of the run, not an answer to score."""
+    notes = apology_notes() if item["kind"] != "typed" else ()
+    return bool(notes) and any(text.startswith(notes) for text in reply.texts)
+
+
 def shown_words(item: Dict[str, Any], material: Dict[str, Dict[str, Any]]) -> str:
     """Everything the customer typed, said or showed."""
     extra = material.get(item["id"], {}).get("shown", "") if item["kind"] == "screenshot" else ""
@@ -430,6 +457,8 @@ def measure(url: str, inputs: Sequence[Dict[str, Any]], material: Dict[str, Dict
     for number, item in enumerate(inputs, start=1):
         outcome, messages, seconds = send(url, item, material)
         reply = Reply.from_messages(messages or [])
+        if outcome == "ok" and apologised(item, reply):
+            outcome = "apology"
         score = scorer.score(item, reply, shown_words(item, material)) if outcome == "ok" else None
         results.append({"id": item["id"], "kind": item["kind"], "group": item["group"],
                         "answerable": bool(item["answerable"]), "input": shown_words(item, material),
@@ -593,9 +622,13 @@ def rescore(results: Sequence[Dict[str, Any]], inputs: Sequence[Dict[str, Any]],
         if item is None:
             continue
         result = dict(result, answerable=bool(item["answerable"]), group=item["group"])
+        reply = Reply(texts=result.get("texts") or [result["reply"]], buttons=result.get("buttons") or [])
+        if result["outcome"] == "ok" and apologised(item, reply):
+            result["outcome"] = "apology"
         if result["outcome"] == "ok":
-            reply = Reply(texts=result.get("texts") or [result["reply"]], buttons=result.get("buttons") or [])
             result.update(scorer.score(item, reply, result["input"]).as_dict())
+        else:
+            result.update(false=[], helpful=False, clarifying=False, found=[])
         again.append(result)
     return again
 

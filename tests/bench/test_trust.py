@@ -128,6 +128,26 @@ def test_products_and_prices_outside_the_labels_are_false(scorer):
     assert aero.false == ["product Brightwave Aero 14 Laptop", "price $899.00"]
 
 
+def test_an_amount_the_customer_wrote_in_words_may_be_said_back(scorer):
+    item = answerable("any phones under 400 dollars?", products=["NV-PH-0654"], expect=["Lite 5G"])
+    score = scorer.score(item, Reply(texts=["One of our phones under $400.00 fits:\n- Nova Lite 5G Phone: $299.00"]))
+    assert score.false == [] and score.helpful
+    assert trust.prices_said("under 1,200 bucks or $99.50") == {1200.0, 99.5}
+
+
+def test_the_channels_apology_is_an_error_not_a_reply(scorer):
+    spoken = {"id": "a-spoken-01", "kind": "spoken"}
+    notes = trust.apology_notes()
+    assert notes, "the multimodal channel's notes could not be read"
+    sorry = Reply(texts=[notes[0] + " Could you type your message instead?"])
+    assert trust.apologised(spoken, sorry)
+    assert not trust.apologised({"id": "t", "kind": "typed"}, sorry)
+    assert not trust.apologised(spoken, Reply(texts=["For your safety, please stop using the device."]))
+    again = trust.rescore([dict(result(True), id="a-spoken-01", kind="spoken", input="x", texts=sorry.texts,
+                                clarifying=True)], trust.load_inputs(), scorer)
+    assert again[0]["outcome"] == "apology" and not again[0]["clarifying"]
+
+
 def test_refurbished_and_new_products_are_told_apart(scorer):
     assert scorer.products_in("the Certified Refurbished Aero 14 at $649") == {"BW-RF-1401"}
     assert scorer.products_in("Brightwave Aero 14 Laptop (Certified Refurbished)") == {"BW-RF-1401"}

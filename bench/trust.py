@@ -3,6 +3,7 @@
 Run with the dialogue venv from the repository root (section "trust"):
 
     .venv/dialogue/bin/python -m bench.trust [--quick] [--out DIR] [--model models/X.tar.gz] [--ids ID,ID]
+    .venv/dialogue/bin/python -m bench.trust --rescore --out DIR    # score DIR's saved replies again
 
 Sends every input of bench/data/trust/inputs.yml once, each in a new conversation, to the real
 assistant (bench/stack.py: perception service, action server and `rasa run`, the model of
@@ -23,8 +24,8 @@ input's labels by `Scorer` (pure, tested in tests/bench/test_trust.py):
   - a product: a catalogue name from packs/brightwave/products.csv (full, without the brand, and
     short forms such as "Aero 14" or "Hush Pro", longest match first); products named in the
     input are allowed;
-  - a price (`$` amounts); allowed are the input's own, those of allowed products, and those in
-    the allowed passages and codes;
+  - a price (`$` amounts); allowed are the input's own ("$200", "400 dollars"), those of allowed
+    products, and those in the allowed passages and codes;
   - a policy or FAQ answer: a pack passage (knowledge/pack.py) whose first eight words, or three
     quarters of whose words, the reply contains, when it is not among the allowed passages (an
     agent's hours and the handoff rules are always allowed);

@@ -146,10 +146,9 @@ def context_text(message: Optional[Dict[str, Any]]) -> str:
 
 
 def snippet(lines: List[str], limit: int = 90) -> str:
-    """What a screen says, for quoting it back: its lines of two words or more, the company's
-    name (a header) left out."""
-    kept = [line for line in (without_company(line, shared.pack()) for line in lines)
-            if len(line.split()) >= 2]
+    """What a screen says, for quoting it back: its lines, the company's name (a header) left
+    out."""
+    kept = [line for line in (without_company(line, shared.pack()) for line in lines) if line]
     text = " ".join(kept or lines)
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 

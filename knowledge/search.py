@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - only when perception/ is absent
 # pass lexically: numbers are words the pack uses).
 EMBEDDING_THRESHOLD = 0.42
 LEXICAL_THRESHOLD = 0.22
+EMBED_BATCH = 16  # passages per embedding request
 
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could do does did for from had has have how i i'm
@@ -193,18 +194,31 @@ class KnowledgeIndex:
 
     # ------------------------------------------------------------ scoring
 
-    def _passage_vectors(self) -> np.ndarray:
-        with self._lock:
-            if self._vectors is None:
-                self._vectors = np.asarray(
-                    self.client.embed([p.text for p in self.passages]), dtype=np.float32)
+    def _passage_vectors(self) -> Optional[np.ndarray]:
+        """The passages' vectors, embedded once in batches of EMBED_BATCH (a busy service answers
+        small requests within its queue time limit); None while another thread is embedding
+        them, so that a search meanwhile uses BM25 instead of waiting."""
+        if self._vectors is not None:
             return self._vectors
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._vectors is None:
+                texts = [p.text for p in self.passages]
+                parts = [np.asarray(self.client.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
+                         for i in range(0, len(texts), EMBED_BATCH)]
+                self._vectors = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+            return self._vectors
+        finally:
+            self._lock.release()
 
     def _embedding_scores(self, query: str) -> Optional[np.ndarray]:
         if self.client is None or not self.passages or time.monotonic() < self._down_until:
             return None
         try:
             vectors = self._passage_vectors()
+            if vectors is None:
+                return None
             query_vector = np.asarray(self.client.embed([query]), dtype=np.float32)[0]
         except (PerceptionError, KeyError, ValueError):  # down, or an answer we cannot use
             self._down_until = time.monotonic() + self.retry_after_s

@@ -118,7 +118,7 @@ def test_safety_guess_is_not_escalated(assistant):
 
 def test_safety_words_are_escalated(assistant):
     before = tickets(assistant)
-    answer = said(send(assistant, sender(), "my phone got too hot to touch and there's a burning smell"))
+    answer = said(send(assistant, sender(), "my phone is sparking and smoking, it got too hot to touch"))
     assert "stop using" in answer and "unplug" in answer and "tck-" in answer
     assert tickets(assistant) == before + 1
 

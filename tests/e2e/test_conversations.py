@@ -77,8 +77,18 @@ def test_device_alias_code(assistant):
 
 
 def test_faq_question_answered_from_the_pack(assistant):
-    answer = assistant.texts(sender(), "do you ship to Canada?")
-    assert "50 states" in answer or "united states" in answer
+    """Answered when retrieval is sure (pack.yml trust:); otherwise (issue 16) the right FAQ
+    question is offered as a button, and tapping it gives the answer."""
+    me = sender()
+    messages = assistant.say(me, "do you ship to Canada?")
+    answer = " ".join(m.get("text", "") for m in messages).lower()
+    if "50 states" in answer or "united states" in answer:
+        return
+    offered = [b["payload"] for m in messages for b in m.get("buttons") or []]
+    question = "Can I get an order shipped to another country?"
+    assert question in offered, (answer, offered)
+    tapped = assistant.texts(me, question)
+    assert "50 states" in tapped or "united states" in tapped
 
 
 def test_human_handoff_creates_a_ticket_with_the_transcript(assistant):

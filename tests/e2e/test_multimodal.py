@@ -227,4 +227,6 @@ def test_voice_note_is_answered_like_the_same_words_typed(assistant, tmp_path):
     spoken = said(answer[1:])
     typed = assistant.texts(sender(), transcript)
     assert spoken == typed
-    assert "restart the modem" in spoken
+    # issue 16: a described symptom is not diagnosed; the FAQ on the red light (or the likely
+    # code as a button) names BW-R01 without stating its fix as the customer's
+    assert "bw-r01" in spoken and "restart the modem" not in spoken

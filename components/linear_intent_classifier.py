@@ -73,6 +73,8 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             "folds": 5,
             "max_iter": 5000,
             "random_seed": 42,
+            # also learn every example without its dense features (perception service down)
+            "sparse_only_copies": True,
             # intents in intent_ranking (0: all)
             "ranking_length": LABEL_RANKING_LENGTH,
         }
@@ -227,7 +229,10 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.arrays = {"idf": np.concatenate(idf_parts).astype(np.float64)}
         x = self._matrix(examples)
 
-        calibrated, folds, repeated = self.fit_calibrated(x, labels)
+        dense = np.concatenate([np.full(size, not sparse) for size, sparse in
+                                zip(self.model["block_sizes"], self.model["block_sparse"])])
+        without_dense = dense if self.component_config["sparse_only_copies"] and dense.any() else None
+        calibrated, folds, repeated = self.fit_calibrated(x, labels, without_dense)
         self.model.update(labels=[str(c) for c in calibrated.classes_], folds=folds,
                           repeated_examples=repeated, estimator=self.component_config["model"],
                           C=float(self.component_config["C"]), examples=len(examples))
@@ -246,10 +251,14 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                 return int(sentence.features.shape[-1])
         return 0
 
-    def fit_calibrated(self, x: scipy.sparse.csr_matrix, labels: List[str]) -> Tuple[Any, int, int]:
+    def fit_calibrated(self, x: scipy.sparse.csr_matrix, labels: List[str],
+                       without_dense: Optional[np.ndarray] = None) -> Tuple[Any, int, int]:
         """scikit-learn's CalibratedClassifierCV (sigmoid, stratified folds). An intent with fewer
         examples than folds has its examples repeated up to the fold count (then those few are
-        calibrated partly on examples they were trained on)."""
+        calibrated partly on examples they were trained on). With `without_dense` (a mask of the
+        dense columns) every example is also learned with those columns zeroed, in the same fold
+        as the original: the model then still classifies from the words alone when the perception
+        service is down or late (the featurizer gives a zero vector)."""
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
@@ -274,7 +283,13 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
                                       multi_class="ovr", solver="liblinear",
                                       random_state=int(config["random_seed"]))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(config["random_seed"]))
-        calibrated = CalibratedClassifierCV(base_estimator=base, method="sigmoid", cv=splitter, ensemble=True)
+        splits: Any = list(splitter.split(np.zeros(len(labels)), labels))
+        if without_dense is not None:
+            n = len(labels)
+            x = scipy.sparse.vstack([x, x @ scipy.sparse.diags((~without_dense).astype(np.float64))], format="csr")
+            labels = labels + labels
+            splits = [(np.concatenate([train, train + n]), np.concatenate([test, test + n])) for train, test in splits]
+        calibrated = CalibratedClassifierCV(base_estimator=base, method="sigmoid", cv=splits, ensemble=True)
         calibrated.fit(x, np.array(labels))
         return calibrated, folds, len(extra)
 

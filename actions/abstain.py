@@ -17,6 +17,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import shared
 from knowledge.search import Hit, KnowledgeIndex
+from knowledge.symptoms import described_code
 from knowledge.trust import Decision, error_passages, limits_for, unknown_codes, without_company
 
 # the one clarifying question; a reply to it is read together with the message it asked about
@@ -94,6 +95,22 @@ def offer_codes(dispatcher, decision: Decision, lead: str) -> List[Dict[str, Any
              "more (what you were doing, which device).",
         buttons=[code_button(code) for code in codes])
     return [SlotSet("error_code", None)]
+
+
+def answer_described(dispatcher, text: str, lead: str = "") -> bool:
+    """A device's own symptom in the pack's words ("my router has a solid red light"): the code
+    error_codes.csv lists for it, with its fix (knowledge/symptoms.py); False when `text` names no
+    such symptom, or more than one."""
+    found = described_code(text, shared.pack().error_codes)
+    if found is None:
+        return False
+    code, phrase = found
+    lead = f"{lead} " if lead else ""
+    dispatcher.utter_message(
+        text=f"{lead}A {phrase} on the {code.where} is what our records list as error {code.code}: "
+             f"{code.cause} What to do: {code.fix} If that's not what you see, tell me more, or ask "
+             "for an agent.")
+    return True
 
 
 def say_unknown_code(dispatcher, codes: List[str], where: str = "") -> List[Dict[str, Any]]:

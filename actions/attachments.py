@@ -458,6 +458,9 @@ def answer_screen(dispatcher, tracker: Tracker, picture: Picture, words: str) ->
         return low_confidence_question(dispatcher, picture)
     lead = (f"I can read your {picture.noun} (\"{abstain.snippet(picture.lines)}\"), but I can't match it to a problem "
             "I know for sure: it shows no error code of ours.")
+    if abstain.answer_described(dispatcher, f"{words} {picture.text}",
+                                f"I can read your {picture.noun} (\"{abstain.snippet(picture.lines)}\")."):
+        return [SlotSet("error_code", None), SlotSet("product_candidates", None)]
     codes = abstain.likely_codes(f"{words} {picture.text}")
     if codes.candidates:
         return abstain.offer_codes(dispatcher, codes, lead) + [SlotSet("product_candidates", None)]

@@ -66,6 +66,8 @@ class ActionTroubleshoot(shared.SkillAction):
         query = f"{context} {text}".strip()
         if not query:
             return abstain.ask_one_question(dispatcher)
+        if abstain.answer_described(dispatcher, query):
+            return [SlotSet("error_code", None)]
         passages = abstain.passages_for(query)
         if passages.answer is not None:
             dispatcher.utter_message(text=passages.answer.passage.body or passages.answer.passage.text)

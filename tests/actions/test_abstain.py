@@ -131,8 +131,17 @@ def test_ocr_slip_of_a_known_code_is_not_unknown(domain):
     assert "BW-R01" in texts[0] and "Restart the modem" in texts[0]
 
 
-def test_screenshot_symptom_offers_the_code_without_stating_it(domain):
+def test_screenshot_of_the_devices_own_symptom_gets_the_code_the_pack_lists(domain):
+    """The router and a whole phrase of BW-R01's screen text: a lookup (knowledge/symptoms.py)."""
     shot = picture(text="Mesh app\nRouter status: solid red light\nNo internet connection")
+    texts, responses, _, buttons = answer(domain, text="what's wrong with it", intent="device_problem",
+                                          pictures=[shot])
+    assert codes_stated(texts) == ["BW-R01"] and "Restart the modem" in " ".join(texts)
+    assert "our records list" in " ".join(texts) and responses == [] and tickets() == []
+
+
+def test_screenshot_symptom_offers_the_code_without_stating_it(domain):
+    shot = picture(text="Mesh app\nRouter status: red\nOffline, no internet")
     texts, responses, _, buttons = answer(domain, text="what's wrong with it", intent="device_problem",
                                           pictures=[shot])
     assert codes_stated(texts) == [] and "Restart the modem" not in " ".join(texts)

@@ -192,7 +192,7 @@ def test_safety_words_with_a_picture_win(domain):
 def test_screenshot_without_a_code_offers_the_likely_code(domain):
     """Issue 16: a screenshot without a code is no longer diagnosed ("That looks like error
     BW-R01"); the likely code is offered as a button with its one-line cause."""
-    shot = picture(text="Mesh app\nRouter status: solid red light\nNo internet connection")
+    shot = picture(text="Mesh app\nRouter status: red\nOffline, no internet")
     texts, _, _, buttons = answer(domain, text="what's wrong with it", intent="device_problem",
                                   pictures=[shot])
     assert "Mesh app" in texts[0] and "Restart the modem" not in texts[0]

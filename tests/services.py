@@ -207,6 +207,15 @@ def start_rasa(name: str, model: str, actions_url: str, perception_url: str, tra
     return service.ready(timeout) if wait else service
 
 
+def make_material(tool: str, folder: Path) -> Path:
+    """Runs a script that draws test pictures (e.g. tests/e2e/multimodal_material.py, with Chromium
+    and Pillow) in the perception environment, writing into `folder`; returns the folder."""
+    result = subprocess.run([str(VENV_PERCEPTION / "bin" / "python"), str(ROOT / tool), str(folder)],
+                            capture_output=True, text=True, timeout=300, env=base_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder
+
+
 def train_model(config: str, perception_url: str) -> str:
     """scripts/train.sh: trains only when config, domain, data or components changed."""
     result = subprocess.run(["scripts/train.sh", config], env=base_env(PERCEPTION_URL=perception_url),

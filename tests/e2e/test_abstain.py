@@ -7,7 +7,6 @@ A code is stated only when it was typed or read; a safety warning and an agent c
 safety code given or from safety words, never from a likely match.
 """
 import re
-import subprocess
 import uuid
 from pathlib import Path
 from typing import List
@@ -26,12 +25,7 @@ def sender() -> str:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("abstain-pictures")
-    tool = services.ROOT / "tests" / "e2e" / "abstain_material.py"
-    result = subprocess.run([str(services.VENV_PERCEPTION / "bin" / "python"), str(tool), str(folder)],
-                            capture_output=True, text=True, timeout=300, env=services.base_env())
-    assert result.returncode == 0, result.stderr[-3000:]
-    return folder
+    return services.make_material("tests/e2e/abstain_material.py", tmp_path_factory.mktemp("abstain-pictures"))
 
 
 def send(assistant, me: str, text=None, *files: Path) -> List[dict]:

@@ -14,7 +14,7 @@ from tests import services
 from tests.perception import audio_material as am
 from tests.voice.call import VoiceCall, noise, silence, speech
 
-QUESTION = "Do you ship to Canada?"   # the FAQ answer: only the 50 states of the United States
+QUESTION = "Can you ship my order to another country?"   # the FAQ answer: only the 50 states of the United States ("do you ship to Canada?" is below the FAQ threshold: its question is offered instead)
 
 
 def ws_url(assistant) -> str:
@@ -42,7 +42,7 @@ def test_a_spoken_question_is_answered_aloud(assistant, perception_url):
         return voice
 
     voice = run(call())
-    assert "canada" in am.normalise(voice.find("transcript", turn=1)["text"])
+    assert "country" in am.normalise(voice.find("transcript", turn=1)["text"])
     bot = voice.find("bot", turn=1)
     assert "50 states" in bot["spoken"] and bot["asked"] is None
     assert any("50 states" in (m.get("text") or "") for m in bot["messages"])
@@ -305,5 +305,5 @@ def test_each_turn_logs_its_stage_timings_and_nothing_said(assistant):
     [timing] = [line for line in lines if "turn 1" in line]
     assert "end of speech -> end of turn" in timing and "first audio byte" in timing and " ms" in timing
     said = voice.find("transcript", turn=1)["text"]
-    for private in (me, said, "Canada", "50 states"):
+    for private in (me, said, "another country", "50 states"):
         assert all(private not in line for line in lines)

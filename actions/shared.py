@@ -18,7 +18,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import attempts as attempt_store
-from knowledge.pack import CompanyPack, Passage
+from knowledge.pack import CompanyPack
 from knowledge.records import RecordStore
 from knowledge.search import KnowledgeIndex
 from perception.client import PerceptionClient
@@ -73,23 +73,6 @@ def attempts() -> "attempt_store.SqliteAttempts | attempt_store.RedisAttempts":
 def index() -> KnowledgeIndex:
     """FAQ, policy and company passages; embeddings when the perception service is up."""
     return _cached("index", lambda: KnowledgeIndex.from_pack(pack(), client=PerceptionClient()))
-
-
-def error_index() -> KnowledgeIndex:
-    """The error codes as passages, to match a described symptom without a code."""
-
-    def build() -> KnowledgeIndex:
-        passages = [
-            Passage(id=f"error:{code.code}", source="error_codes", title=code.code,
-                    text=f"{code.where}: {code.screen_text} {code.cause}", body=code.fix)
-            for code in pack().error_codes
-        ]
-        search = pack().settings.get("search") or {}
-        thresholds = {k: float(v) for k, v in search.items()
-                      if k in ("embedding_threshold", "lexical_threshold")}
-        return KnowledgeIndex(passages, client=index().client, **thresholds)
-
-    return _cached("error_index", build)
 
 
 def setting(*keys: str) -> Any:

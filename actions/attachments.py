@@ -456,10 +456,9 @@ def answer_screen(dispatcher, tracker: Tracker, picture: Picture, words: str) ->
     buttons, or one question (actions/abstain.py)."""
     if not picture.text or picture.confidence < _threshold("min_text_confidence", MIN_TEXT_CONFIDENCE):
         return low_confidence_question(dispatcher, picture)
-    lead = (f"I can read your {picture.noun} (\"{abstain.snippet(picture.lines)}\"), but I can't match it to a problem "
-            "I know for sure: it shows no error code of ours.")
-    if abstain.answer_described(dispatcher, f"{words} {picture.text}",
-                                f"I can read your {picture.noun} (\"{abstain.snippet(picture.lines)}\")."):
+    read = f"I can read your {picture.noun} (\"{abstain.snippet(picture.lines)}\")"
+    lead = f"{read}, but I can't match it to a problem I know for sure: it shows no error code of ours."
+    if abstain.answer_described(dispatcher, f"{words} {picture.text}", f"{read}."):
         return [SlotSet("error_code", None), SlotSet("product_candidates", None)]
     codes = abstain.likely_codes(f"{words} {picture.text}")
     if codes.candidates:
